@@ -1,0 +1,65 @@
+/**
+ * The composition root: builds every module from the configuration and wires them together.
+ * This is the only file that knows all the modules; they meet through their interfaces.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createCache } from './cache/index.ts';
+import { PROJECT_ROOT, type Config } from './config/config.ts';
+import { createLibrary, type Library, type ScanReport } from './library/index.ts';
+import { createLogger } from './log.ts';
+import { ContentStore } from './persistence/content-store.ts';
+import { openDatabase } from './persistence/db.ts';
+import { createHttpApp } from './server/app.ts';
+import { boundPort, closeGracefully, listen } from './server/http-server.ts';
+
+/** A running server. */
+export interface RunningServer {
+  readonly port: number;
+  /** http://host:port with a host a local client can reach. */
+  readonly url: string;
+  readonly library: Library;
+  readonly firstScan: ScanReport;
+  readonly log: Logger;
+  /** Stops listening, lets responses finish for a moment, closes the database. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The version in package.json. */
+export const VERSION: string = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Builds and starts everything; on failure, closes whatever was opened and rethrows. */
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const db = openDatabase(path.join(config.dataDir, 'wsoptv.db'));
+  let server: Server | undefined;
+  try {
+    const library = createLibrary(config.libraryRoot, new ContentStore(db));
+    const firstScan = await library.scan();
+    log.info({ action: 'library_scanned', ...firstScan, sidecarErrors: firstScan.sidecarErrors.length }, 'library scanned');
+    for (const e of firstScan.sidecarErrors) log.warn({ action: 'sidecar_rejected', file: e.relPath, reason: e.error }, 'hands sidecar rejected');
+    const cache = createCache(library);
+    const app = createHttpApp({ library, cache, log, version: VERSION, webRoot: path.join(PROJECT_ROOT, 'renderer') });
+    server = await listen(app, config.port, config.host);
+    const port = boundPort(server);
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const running = server;
+    let closing: Promise<void> | undefined;
+    return {
+      port,
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      library,
+      firstScan,
+      log,
+      close(graceMs = 5_000) {
+        closing ??= closeGracefully(running, graceMs).finally(() => db.close());
+        return closing;
+      },
+    };
+  } catch (err) {
+    server?.close();
+    db.close();
+    throw err;
+  }
+}

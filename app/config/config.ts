@@ -1,0 +1,147 @@
+/**
+ * The server's configuration: one typed object, built and validated once at start-up from command-line
+ * flags and environment variables (a flag wins). Nothing else in the server reads `process.env`.
+ */
+import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Everything the server needs to know before it starts. */
+export interface Config {
+  readonly libraryRoot: string;
+  readonly dataDir: string;
+  readonly cacheDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+}
+
+/** Log levels the structured log accepts. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A setting that does not validate; its message is one line that names the setting. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, problem: string) {
+    super(`${setting}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The project root, so the bundled samples are found wherever the server is started from. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  readonly help: string;
+}
+
+/** The settings' names, as operators and scripts use them. */
+export const SETTINGS = {
+  library: { flag: '--library', env: 'WSOPTV_LIBRARY', help: 'folder of videos (the NAS); default: the bundled samples/' },
+  data: { flag: '--data', env: 'WSOPTV_DATA', help: 'folder for the database and secrets; default ./data' },
+  cache: { flag: '--cache', env: 'WSOPTV_CACHE', help: 'SSD cache folder; default <data>/ssd-cache' },
+  port: { flag: '--port', env: 'WSOPTV_PORT', help: 'TCP port; default 8000' },
+  host: { flag: '--host', env: 'WSOPTV_HOST', help: 'address to listen on; default 0.0.0.0' },
+  logLevel: { flag: '--log-level', env: 'WSOPTV_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent; default info' },
+} as const satisfies Record<string, Setting>;
+
+type SettingName = keyof typeof SETTINGS;
+
+/** The usage text printed by `--help`. */
+export function usage(): string {
+  const rows = Object.values(SETTINGS).map((s) => `  ${`${s.flag} <value>`.padEnd(22)} ${s.env.padEnd(18)} ${s.help}`);
+  return ['Usage: npm start -- [options]', '', '  flag                   environment        meaning', ...rows].join('\n');
+}
+
+/** Splits `--name value` and `--name=value` pairs; anything else is an error. */
+export function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Map<string, SettingName>();
+  for (const [name, s] of Object.entries(SETTINGS)) known.set(s.flag, name as SettingName);
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const name = known.get(flag);
+    if (name === undefined) throw new ConfigError(flag, 'unknown option (see --help)');
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(flag, 'needs a value');
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** Builds and validates the configuration. Throws ConfigError with a one-line message. */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const flags = parseFlags(argv);
+  const raw = (name: SettingName): string | undefined => {
+    const v = flags.get(name) ?? env[SETTINGS[name].env];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const label = (name: SettingName): string => {
+    const s = SETTINGS[name];
+    return flags.has(name) ? s.flag : env[s.env] !== undefined && env[s.env] !== '' ? s.env : s.flag;
+  };
+
+  const libraryRoot = path.resolve(cwd, raw('library') ?? path.join(PROJECT_ROOT, 'samples'));
+  requireReadableDir(libraryRoot, label('library'));
+
+  const dataDir = path.resolve(cwd, raw('data') ?? 'data');
+  requireWritableDir(dataDir, label('data'));
+
+  const cacheDir = path.resolve(cwd, raw('cache') ?? path.join(dataDir, 'ssd-cache'));
+  requireWritableDir(cacheDir, label('cache'));
+
+  const port = parseIntSetting(raw('port') ?? '8000', label('port'), 0, 65535);
+  const host = raw('host') ?? '0.0.0.0';
+  if (!/^[A-Za-z0-9.:%-]+$/.test(host)) throw new ConfigError(label('host'), `"${host}" is not a host name or address`);
+
+  const level = raw('logLevel') ?? 'info';
+  if (!LOG_LEVELS.includes(level as LogLevel)) {
+    throw new ConfigError(label('logLevel'), `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  return { libraryRoot, dataDir, cacheDir, port, host, logLevel: level as LogLevel };
+}
+
+/** Parses a whole number within bounds, or says which setting was wrong. */
+export function parseIntSetting(value: string, setting: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new ConfigError(setting, `"${value}" is not a whole number`);
+  const n = Number(value.trim());
+  if (n < min || n > max) throw new ConfigError(setting, `${n} is outside ${min}-${max}`);
+  return n;
+}
+
+function requireReadableDir(dir: string, setting: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new ConfigError(setting, `folder ${dir} does not exist`);
+  }
+  if (!isDir) throw new ConfigError(setting, `${dir} is not a folder`);
+  try {
+    accessSync(dir, constants.R_OK | constants.X_OK);
+  } catch {
+    throw new ConfigError(setting, `folder ${dir} is not readable`);
+  }
+}
+
+function requireWritableDir(dir: string, setting: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    throw new ConfigError(setting, `folder ${dir} cannot be created`);
+  }
+  if (!statSync(dir).isDirectory()) throw new ConfigError(setting, `${dir} is not a folder`);
+  // A real write, not access(2): root passes access checks on folders it cannot write (a read-only mount).
+  const probe = path.join(dir, `.write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch {
+    throw new ConfigError(setting, `folder ${dir} is not writable`);
+  }
+}

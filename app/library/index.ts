@@ -1,0 +1,65 @@
+/**
+ * The library module (the PRD's "content" block): the catalogue of videos under the library root.
+ * Other modules use only this interface.
+ */
+import { realpath } from 'node:fs/promises';
+import type { CatalogueCounts, Content, Hand } from '../model/content.ts';
+import { ContentNotFound, FileUnavailable } from '../model/errors.ts';
+import type { ContentStore } from '../persistence/content-store.ts';
+import { joinInside, realpathInside } from './paths.ts';
+import { scanLibrary, type ScanReport } from './scanner.ts';
+
+export type { ScanReport } from './scanner.ts';
+
+/** What other modules may ask of the catalogue. */
+export interface Library {
+  /** One video; throws ContentNotFound. */
+  getContent(id: string): Content;
+  /** Every video, ordered by title. */
+  list(): Content[];
+  /** The video's real path, checked to lie inside the library; throws ContentNotFound or FileUnavailable. */
+  getFilePath(id: string): Promise<string>;
+  /** The video's hands, ordered by start. */
+  getHands(id: string): readonly Hand[];
+  /** Totals for health and the console. */
+  counts(): CatalogueCounts;
+  /** Re-reads the library root; never runs two scans at once (a second caller shares the first's result). */
+  scan(): Promise<ScanReport>;
+}
+
+/** Builds the library module over a catalogue store. */
+export function createLibrary(root: string, store: ContentStore): Library {
+  let running: Promise<ScanReport> | null = null;
+  let realRoot: Promise<string> | null = null;
+
+  const getContent = (id: string): Content => {
+    const c = store.get(id);
+    if (!c) throw new ContentNotFound(id);
+    return c;
+  };
+
+  return {
+    getContent,
+    list: () => store.list(),
+    getHands: (id) => getContent(id).hands,
+    counts: () => store.counts(),
+    async getFilePath(id) {
+      const c = getContent(id);
+      const full = joinInside(root, c.relPath);
+      if (!full) throw new FileUnavailable(id, 'EPATHESCAPE');
+      realRoot ??= realpath(root);
+      try {
+        return await realpathInside(await realRoot, full);
+      } catch (err) {
+        realRoot = null; // the root itself may have gone (an unmounted NAS); look it up again next time
+        throw new FileUnavailable(id, (err as NodeJS.ErrnoException).code ?? 'EIO');
+      }
+    },
+    scan() {
+      running ??= scanLibrary(root, store).finally(() => {
+        running = null;
+      });
+      return running;
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Walks the library root, probes new and changed videos, reads their sidecars and reconciles the
+ * catalogue in one transaction. Unchanged files (same size, mtime and sidecar mtime) are not re-read.
+ * A file that cannot be probed is catalogued as unplayable with the reason; it never stops the scan.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Dirent, Stats } from 'node:fs';
+import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { MediaInfo } from '../model/content.ts';
+import type { ContentRecord, ContentStore, StoredContent } from '../persistence/content-store.ts';
+import { probeMp4, ProbeError } from './mp4-probe.ts';
+import { isInside, realpathInside } from './paths.ts';
+import { MAX_SIDECAR_BYTES, parseSidecar, SidecarInvalid } from './sidecar.ts';
+
+/** Extensions the catalogue picks up, lower-case. */
+export const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov']);
+const PROBE_CONCURRENCY = 8;
+
+/** What one scan did, for the log and the benchmark. */
+export interface ScanReport {
+  readonly files: number;
+  readonly added: number;
+  readonly updated: number;
+  readonly removed: number;
+  readonly unplayable: number;
+  readonly probeBytesRead: number;
+  readonly maxProbeBytes: number;
+  readonly sidecarErrors: readonly { readonly relPath: string; readonly error: string }[];
+  readonly ms: number;
+}
+
+interface Found {
+  readonly relPath: string;
+  readonly full: string;
+  readonly stats: Stats;
+  readonly sidecarMtimeMs: number | null;
+}
+
+/** Makes a new content id: 12 url-safe characters from 72 random bits. */
+export function newContentId(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/** A readable default title from a file name: "wsop_2024_main-event_day1.mp4" → "wsop 2024 main-event day1". */
+export function titleFromFile(relPath: string): string {
+  const base = path.posix.basename(relPath).replace(/\.[^.]+$/, '');
+  return base.replace(/[_.]+/g, ' ').replace(/\s+/g, ' ').trim() || base;
+}
+
+/** Scans `root` and brings `store` in line with it. */
+export async function scanLibrary(root: string, store: ContentStore): Promise<ScanReport> {
+  const t0 = performance.now();
+  const realRoot = await realpath(root);
+  const found = await walk(root, realRoot);
+  const stored = new Map(store.list().map((c) => [c.relPath, c]));
+  const seen = new Set(found.map((f) => f.relPath));
+  const missing = [...stored.values()].filter((c) => !seen.has(c.relPath));
+
+  let probeBytesRead = 0;
+  let maxProbeBytes = 0;
+  const sidecarErrors: { relPath: string; error: string }[] = [];
+  let added = 0;
+  let updated = 0;
+
+  const work = found.filter((f) => {
+    const old = stored.get(f.relPath);
+    return !old || old.size !== f.stats.size || old.mtimeMs !== f.stats.mtimeMs || old.sidecarMtimeMs !== f.sidecarMtimeMs;
+  });
+
+  const records: ContentRecord[] = [];
+  await forEachLimit(work, PROBE_CONCURRENCY, async (f) => {
+    let old: StoredContent | undefined = stored.get(f.relPath);
+    if (!old) {
+      // A file that vanished from one path and appeared at another with the same size and mtime was renamed: keep its id.
+      const i = missing.findIndex((m) => m.size === f.stats.size && m.mtimeMs === f.stats.mtimeMs);
+      if (i >= 0) old = missing.splice(i, 1)[0];
+    }
+    const sameBytes = old !== undefined && old.size === f.stats.size && old.mtimeMs === f.stats.mtimeMs && old.media !== null;
+    let media: MediaInfo | null = sameBytes ? old!.media : null;
+    let mimeType = sameBytes ? old!.mimeType : mimeFromExtension(f.relPath);
+    let unplayableReason: string | null = sameBytes ? old!.unplayableReason : null;
+    if (!sameBytes) {
+      const probed = await probeFile(f.full, f.stats.size);
+      probeBytesRead += probed.bytesRead;
+      maxProbeBytes = Math.max(maxProbeBytes, probed.bytesRead);
+      media = probed.media;
+      mimeType = probed.mimeType ?? mimeType;
+      unplayableReason = probed.error;
+    }
+    const side = await readSidecarFor(f, media?.durationSeconds ?? null);
+    if (side.error) sidecarErrors.push({ relPath: f.relPath, error: side.error });
+    if (old) updated++;
+    else added++;
+    records.push({
+      id: old?.id ?? newContentId(),
+      relPath: f.relPath,
+      title: side.title ?? titleFromFile(f.relPath),
+      size: f.stats.size,
+      mtimeMs: f.stats.mtimeMs,
+      mimeType,
+      media,
+      unplayableReason,
+      hands: side.hands,
+      sidecarError: side.error,
+      sidecarMtimeMs: f.sidecarMtimeMs,
+    });
+  });
+
+  store.apply(records, missing.map((m) => m.id));
+  const counts = store.counts();
+  return {
+    files: found.length,
+    added,
+    updated,
+    removed: missing.length,
+    unplayable: counts.unplayable,
+    probeBytesRead,
+    maxProbeBytes,
+    sidecarErrors,
+    ms: Math.round(performance.now() - t0),
+  };
+}
+
+function mimeFromExtension(relPath: string): string {
+  return relPath.toLowerCase().endsWith('.mov') ? 'video/quicktime' : 'video/mp4';
+}
+
+async function probeFile(full: string, size: number): Promise<{ media: MediaInfo | null; mimeType: string | null; error: string | null; bytesRead: number }> {
+  let fh;
+  try {
+    fh = await open(full, 'r');
+  } catch (err) {
+    return { media: null, mimeType: null, error: `cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`, bytesRead: 0 };
+  }
+  try {
+    const r = await probeMp4(fh, size);
+    return { media: r.media, mimeType: r.mimeType, error: null, bytesRead: r.bytesRead };
+  } catch (err) {
+    const reason = err instanceof ProbeError ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    return { media: null, mimeType: null, error: reason, bytesRead: 0 };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readSidecarFor(f: Found, duration: number | null): Promise<{ title: string | null; hands: ContentRecord['hands']; error: string | null }> {
+  if (f.sidecarMtimeMs === null) return { title: null, hands: [], error: null };
+  const file = sidecarPath(f.full);
+  try {
+    const st = await stat(file);
+    if (st.size > MAX_SIDECAR_BYTES) throw new SidecarInvalid(`larger than ${MAX_SIDECAR_BYTES} bytes`);
+    const side = parseSidecar(await readFile(file, 'utf8'), duration);
+    return { title: side.title, hands: side.hands, error: null };
+  } catch (err) {
+    const msg = err instanceof SidecarInvalid ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    return { title: null, hands: [], error: msg };
+  }
+}
+
+/** The sidecar beside a video: same folder, same base name, `.json`. */
+export function sidecarPath(videoPath: string): string {
+  return videoPath.replace(/\.[^./\\]+$/, '') + '.json';
+}
+
+async function walk(root: string, realRoot: string): Promise<Found[]> {
+  const out: Found[] = [];
+  const dirs = [root];
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!;
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue; // an unreadable folder is skipped; the rest of the library still scans
+    }
+    const jsonNames = new Set(entries.filter((e) => e.name.toLowerCase().endsWith('.json')).map((e) => e.name));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue; // hidden files, temp copies, OS metadata
+      const full = path.join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        // Follow a link only when its target stays inside the library.
+        try {
+          const real = await realpathInside(realRoot, full);
+          const st = await stat(real);
+          isDir = st.isDirectory() && !isInside(real, realRoot);
+          isFile = st.isFile();
+        } catch {
+          continue;
+        }
+      }
+      if (isDir) {
+        dirs.push(full);
+        continue;
+      }
+      if (!isFile || !VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) continue;
+      let stats: Stats;
+      try {
+        stats = await stat(full);
+      } catch {
+        continue;
+      }
+      const sideName = path.basename(sidecarPath(full));
+      let sidecarMtimeMs: number | null = null;
+      if (jsonNames.has(sideName)) {
+        sidecarMtimeMs = await stat(path.join(dir, sideName)).then((s) => s.mtimeMs, () => null);
+      }
+      const relPath = path.relative(root, full).split(path.sep).join('/');
+      out.push({ relPath, full, stats, sidecarMtimeMs });
+    }
+  }
+  return out;
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(workers);
+}

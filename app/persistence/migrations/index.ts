@@ -1,0 +1,45 @@
+/**
+ * Numbered schema migrations. The database's `user_version` is the number of the last one applied;
+ * each runs in its own transaction, so a failed upgrade leaves the previous version intact.
+ * Append only: never edit a migration that has shipped.
+ */
+
+/** One step of the schema. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** All migrations, in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'catalogue',
+    sql: `
+      CREATE TABLE contents (
+        id                TEXT PRIMARY KEY,
+        rel_path          TEXT NOT NULL UNIQUE,
+        title             TEXT NOT NULL,
+        size              INTEGER NOT NULL,
+        mtime_ms          REAL NOT NULL,
+        mime_type         TEXT NOT NULL,
+        container         TEXT,
+        duration_s        REAL,
+        video_codec       TEXT,
+        audio_codec       TEXT,
+        width             INTEGER,
+        height            INTEGER,
+        bitrate           INTEGER,
+        faststart         INTEGER,
+        unplayable_reason TEXT,
+        hands_json        TEXT NOT NULL DEFAULT '[]',
+        sidecar_error     TEXT,
+        sidecar_mtime_ms  REAL,
+        added_at          TEXT NOT NULL,
+        updated_at        TEXT NOT NULL
+      );
+      CREATE INDEX contents_size_mtime ON contents (size, mtime_ms);
+    `,
+  },
+];

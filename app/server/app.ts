@@ -1,0 +1,39 @@
+/**
+ * The Express application: routes on top of the modules, the static web UIs, and the error envelope
+ * for everything else. The HTTP layer is the only part of the server that imports Express.
+ */
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import type { Cache } from '../cache/index.ts';
+import type { Library } from '../library/index.ts';
+import { errorMiddleware, notFound } from './error-middleware.ts';
+import { contentRoutes } from './routes/contents.ts';
+import { healthRoutes } from './routes/health.ts';
+import { streamRoutes } from './routes/stream.ts';
+
+/** What the HTTP layer needs from the rest of the server. */
+export interface HttpDeps {
+  readonly library: Library;
+  readonly cache: Cache;
+  readonly log: Logger;
+  readonly version: string;
+  /** Folder of the static web UIs (renderer/). */
+  readonly webRoot: string;
+}
+
+/** Builds the Express application. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // JSON answers are small and live; video answers set their own strong ETag
+  app.set('query parser', 'simple');
+  app.use('/api', express.json({ limit: '64kb' }));
+  app.use(healthRoutes(deps.library, deps.version, Date.now()));
+  app.use(contentRoutes(deps.library));
+  app.use(streamRoutes(deps.library, deps.cache, deps.log));
+  app.use('/api', notFound);
+  app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+  app.use(notFound);
+  app.use(errorMiddleware(deps.log));
+  return app;
+}

@@ -1,0 +1,114 @@
+/**
+ * The one place where errors become HTTP answers: domain errors map to a status and a stable code,
+ * everything else is a 500 whose details stay in the log. Bodies never carry a path or a stack.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import {
+  assertNever,
+  DomainError,
+  type ErrorCode,
+  MethodNotAllowed,
+  PayloadTooLarge,
+  RangeNotSatisfiable,
+  RouteNotFound,
+  ValidationFailed,
+} from '../model/errors.ts';
+import { messageFor, pickLang } from './i18n.ts';
+
+/** The documented error body. */
+export interface ErrorEnvelope {
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly details?: Readonly<Record<string, unknown>> };
+}
+
+/** HTTP status of each code. */
+export function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+      return 400;
+    case 'AUTH_INVALID_TOKEN':
+      return 401;
+    case 'AUTH_USER_PENDING':
+    case 'AUTH_FORBIDDEN':
+      return 403;
+    case 'CONTENT_NOT_FOUND':
+    case 'ROUTE_NOT_FOUND':
+      return 404;
+    case 'METHOD_NOT_ALLOWED':
+      return 405;
+    case 'PRECONDITION_FAILED':
+      return 412;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'RANGE_NOT_SATISFIABLE':
+      return 416;
+    case 'RATE_LIMIT_EXCEEDED':
+      return 429;
+    case 'INTERNAL_ERROR':
+      return 500;
+    case 'STREAM_FILE_UNAVAILABLE':
+      return 503;
+    default:
+      return assertNever(code);
+  }
+}
+
+/** Sends an error envelope; extra headers (Allow, Content-Range, Retry-After) come from the error itself. */
+export function sendError(res: Response, err: DomainError, acceptLanguage: string | undefined): void {
+  const status = statusOf(err.code);
+  if (err instanceof MethodNotAllowed) res.setHeader('Allow', err.allowed.join(', '));
+  if (err instanceof RangeNotSatisfiable) res.setHeader('Content-Range', `bytes */${err.size}`);
+  if (status === 503) res.setHeader('Retry-After', '30');
+  const body: ErrorEnvelope = {
+    error: {
+      code: err.code,
+      message: messageFor(err.code, pickLang(acceptLanguage)),
+      ...(err.details ? { details: err.details } : {}),
+    },
+  };
+  res.status(status).json(body);
+}
+
+/** Turns body-parser failures into domain errors; they carry `type` and `status`. */
+function fromBodyParser(err: unknown): DomainError | undefined {
+  const e = err as { type?: unknown; limit?: unknown };
+  if (e.type === 'entity.parse.failed') return new ValidationFailed('body', 'is not valid JSON');
+  if (e.type === 'entity.too.large') return new PayloadTooLarge(typeof e.limit === 'number' ? e.limit : 0);
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ValidationFailed('body', 'uses an unsupported encoding');
+  return undefined;
+}
+
+/** Express error middleware: the last handler. */
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const domain = err instanceof DomainError ? err : fromBodyParser(err);
+    if (res.headersSent) {
+      // Too late for a status: cut the connection so the client sees a short body, not a wrong one.
+      log.warn({ err: domain ? domain.message : String(err), path: req.path }, 'error after headers were sent');
+      res.destroy();
+      return;
+    }
+    if (domain) {
+      if (statusOf(domain.code) >= 500) log.warn({ code: domain.code, reason: domain.message, path: req.path }, 'request failed');
+      sendError(res, domain, req.get('accept-language'));
+      return;
+    }
+    log.error({ err, path: req.path, method: req.method }, 'unhandled error');
+    sendError(res, new InternalError(), req.get('accept-language'));
+  };
+}
+
+class InternalError extends DomainError {
+  readonly code = 'INTERNAL_ERROR';
+  constructor() {
+    super('internal error');
+  }
+}
+
+/** 404 envelope for any path no route answered. */
+export const notFound: RequestHandler = (req, _res, next) => next(new RouteNotFound(req.method, req.path));
+
+/** Handler for a known path reached with a method it does not accept. */
+export function methodNotAllowed(...allowed: string[]): RequestHandler {
+  return (req, _res, next) => next(new MethodNotAllowed(req.method, allowed));
+}

@@ -1,0 +1,45 @@
+/**
+ * Human messages for the error envelope, in Korean and English, chosen by Accept-Language.
+ * Codes are the stable part; these sentences may change.
+ */
+import type { ErrorCode } from '../model/errors.ts';
+
+/** Languages the messages exist in. */
+export type Lang = 'ko' | 'en';
+
+const MESSAGES: Record<ErrorCode, Record<Lang, string>> = {
+  AUTH_INVALID_TOKEN: { ko: '인증 토큰이 유효하지 않습니다.', en: 'The authentication token is missing or invalid.' },
+  AUTH_USER_PENDING: { ko: '승인 대기 중인 계정입니다.', en: 'This account is waiting for approval.' },
+  AUTH_FORBIDDEN: { ko: '이 작업을 할 권한이 없습니다.', en: 'You are not allowed to do this.' },
+  CONTENT_NOT_FOUND: { ko: '콘텐츠를 찾을 수 없습니다.', en: 'No video with that id.' },
+  RATE_LIMIT_EXCEEDED: { ko: '동시 접속 한도를 초과했습니다.', en: 'Too many concurrent streams.' },
+  STREAM_FILE_UNAVAILABLE: { ko: '파일을 찾을 수 없습니다. (NAS 연결 확인)', en: 'The video file cannot be read right now (check the NAS).' },
+  RANGE_NOT_SATISFIABLE: { ko: '요청한 범위가 파일 크기를 벗어났습니다.', en: 'The requested range lies outside the file.' },
+  PRECONDITION_FAILED: { ko: '요청 조건이 현재 파일과 맞지 않습니다.', en: 'The file no longer matches the request’s preconditions.' },
+  VALIDATION_FAILED: { ko: '요청 값이 올바르지 않습니다.', en: 'The request is not valid.' },
+  ROUTE_NOT_FOUND: { ko: '해당 경로가 없습니다.', en: 'There is nothing at this address.' },
+  METHOD_NOT_ALLOWED: { ko: '이 경로에서 지원하지 않는 메서드입니다.', en: 'This address does not accept that method.' },
+  PAYLOAD_TOO_LARGE: { ko: '요청 본문이 너무 큽니다.', en: 'The request body is too large.' },
+  INTERNAL_ERROR: { ko: '서버 내부 오류가 발생했습니다.', en: 'Something went wrong on the server.' },
+};
+
+/** Picks ko or en from an Accept-Language header by q-value; English when neither is asked for. */
+export function pickLang(header: string | undefined): Lang {
+  if (!header) return 'en';
+  let best: { lang: Lang; q: number } | null = null;
+  for (const part of header.split(',')) {
+    const [tag = '', ...params] = part.trim().split(';');
+    const primary = tag.trim().toLowerCase().split('-')[0];
+    if (primary !== 'ko' && primary !== 'en') continue;
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q) || q <= 0) continue;
+    if (!best || q > best.q) best = { lang: primary, q };
+  }
+  return best?.lang ?? 'en';
+}
+
+/** The message for a code in a language. */
+export function messageFor(code: ErrorCode, lang: Lang): string {
+  return MESSAGES[code][lang];
+}

@@ -1,0 +1,114 @@
+/**
+ * Answers GET and HEAD for a video file: opens it, reads its validators from the open handle (so the
+ * headers and the bytes describe the same version), plans the answer with the RFC rules in
+ * app/stream/range.ts, and streams the body with backpressure. The handle is closed however the
+ * response ends: finished, aborted by a seeking player, or failed.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { open, type FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
+import { FileBody } from '../stream/file-body.ts';
+import { planResponse, validatorsFor, type Plan } from '../stream/range.ts';
+
+/** What the caller learns once the response is over. */
+export interface SendOutcome {
+  readonly plan: Plan['kind'];
+  readonly status: number;
+  /** Body bytes the socket accepted (0 for HEAD, 304, 412, 416). */
+  readonly bytesSent: number;
+  /** True when the client went away before the body was complete. */
+  readonly aborted: boolean;
+}
+
+/** Maps a file-system error to the domain: every way a file can fail to open means "unavailable" to a viewer. */
+export function fsErrorToDomain(err: unknown, contentId: string): FileUnavailable {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
+  return new FileUnavailable(contentId, code);
+}
+
+/** Opens `path` and answers the request. Throws domain errors before any header is sent. */
+export async function sendVideo(
+  req: IncomingMessage,
+  res: ServerResponse,
+  contentId: string,
+  path: string,
+  mimeType: string,
+  onDone?: (outcome: SendOutcome) => void,
+): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw fsErrorToDomain(err, contentId);
+  }
+  let plan: Plan;
+  let size: number;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    size = st.size;
+    const v = validatorsFor(st.size, st.mtimeMs);
+    const h = req.headers;
+    plan = planResponse(
+      {
+        method: req.method ?? 'GET',
+        range: h.range,
+        ifRange: header(h['if-range']),
+        ifMatch: header(h['if-match']),
+        ifNoneMatch: header(h['if-none-match']),
+        ifModifiedSince: header(h['if-modified-since']),
+        ifUnmodifiedSince: header(h['if-unmodified-since']),
+      },
+      v,
+    );
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('ETag', v.etag);
+    res.setHeader('Last-Modified', v.lastModified);
+    res.setHeader('Cache-Control', 'private, no-transform');
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw fsErrorToDomain(err, contentId);
+  }
+
+  const finish = (bytesSent: number, aborted: boolean): void => onDone?.({ plan: plan.kind, status: plan.status, bytesSent, aborted });
+  switch (plan.kind) {
+    case 'precondition-failed':
+      await fh.close();
+      throw new PreconditionFailed();
+    case 'unsatisfiable':
+      await fh.close();
+      throw new RangeNotSatisfiable(size);
+    case 'not-modified':
+      await fh.close();
+      res.statusCode = 304;
+      res.end();
+      finish(0, false);
+      return;
+    case 'full':
+    case 'partial': {
+      const length = Math.max(0, plan.end - plan.start + 1);
+      res.statusCode = plan.status;
+      res.setHeader('Content-Type', mimeType);
+      res.setHeader('Content-Length', String(length));
+      if (plan.kind === 'partial') res.setHeader('Content-Range', `bytes ${plan.start}-${plan.end}/${size}`);
+      if (req.method === 'HEAD' || length === 0) {
+        await fh.close();
+        res.end();
+        finish(0, false);
+        return;
+      }
+      const body = new FileBody(fh, plan.start, plan.end);
+      pipeline(body, res, (err) => {
+        // The body reads only as the socket drains, so bytesRead is what the socket took, give or take the one read in flight.
+        finish(body.bytesRead, err !== undefined && err !== null);
+        if (err && !res.destroyed) res.destroy();
+      });
+      return;
+    }
+  }
+}
+
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}

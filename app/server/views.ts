@@ -1,0 +1,54 @@
+/**
+ * The JSON shapes the API answers with, built from model objects. Paths never appear here.
+ */
+import type { StreamSource } from '../cache/index.ts';
+import { summariseHands } from '../library/hands.ts';
+import type { Content } from '../model/content.ts';
+
+/** A catalogue entry as `/api/contents` lists it. */
+export function contentView(c: Content) {
+  const m = c.media;
+  const s = summariseHands(c.hands);
+  return {
+    id: c.id,
+    title: c.title,
+    duration_seconds: m?.durationSeconds ?? null,
+    file_size: c.size,
+    mime_type: c.mimeType,
+    codecs: { video: m?.videoCodec ?? null, audio: m?.audioCodec ?? null },
+    resolution: m && m.width !== null && m.height !== null ? { width: m.width, height: m.height } : null,
+    bitrate: m?.bitrate ?? null,
+    faststart: m?.faststart ?? null,
+    playable: c.playable,
+    unplayable_reason: c.unplayableReason,
+    hands_count: c.hands.length,
+    best_hands_count: s.best_hands_count,
+    sidecar_error: c.sidecarError,
+    added_at: c.addedAt,
+    updated_at: c.updatedAt,
+  };
+}
+
+/** `/api/stream/{id}/info`: the v1 fields and the v2 hand-skip fields. */
+export function streamInfoView(c: Content, source: StreamSource) {
+  const m = c.media;
+  const s = summariseHands(c.hands);
+  return {
+    content_id: c.id,
+    title: c.title,
+    duration: m?.durationSeconds ?? null,
+    file_size: c.size,
+    mime_type: c.mimeType,
+    codecs: { video: m?.videoCodec ?? null, audio: m?.audioCodec ?? null },
+    resolution: m && m.width !== null && m.height !== null ? { width: m.width, height: m.height } : null,
+    bitrate: m?.bitrate ?? null,
+    source,
+    cache_hit: source === 'ssd',
+    playable: c.playable,
+    duration_seconds: m?.durationSeconds ?? null,
+    hands: c.hands,
+    skip_zones: s.skip_zones,
+    best_hands_count: s.best_hands_count,
+    action_duration: s.action_duration,
+  };
+}
