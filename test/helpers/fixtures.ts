@@ -1,0 +1,42 @@
+/**
+ * Test fixtures on real disk: temp folders, files whose bytes are their own offsets (so any slice can be
+ * checked without keeping the file in memory), and the bundled sample clips.
+ */
+import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../app/config/config.ts';
+
+/** The byte at `offset` of an offset file: a prime modulus so the pattern never lines up with powers of two. */
+export const offsetByte = (offset: number): number => offset % 251;
+
+/** The bytes start..end (inclusive) of an offset file. */
+export function offsetBytes(start: number, end: number): Buffer {
+  const b = Buffer.allocUnsafe(Math.max(0, end - start + 1));
+  for (let i = 0; i < b.length; i++) b[i] = offsetByte(start + i);
+  return b;
+}
+
+/** Writes an offset file of `size` bytes. */
+export async function writeOffsetFile(file: string, size: number): Promise<void> {
+  await writeFile(file, offsetBytes(0, size - 1));
+}
+
+/** A fresh temp folder; `cleanup` removes it. */
+export async function tempDir(prefix = 'wsoptv-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Path of a bundled sample clip (real H.264/AAC, faststart). */
+export const SAMPLE_CLIP = path.join(PROJECT_ROOT, 'samples', 'wsop-sample-final-table.mp4');
+/** Its hands sidecar. */
+export const SAMPLE_SIDECAR = path.join(PROJECT_ROOT, 'samples', 'wsop-sample-final-table.json');
+
+/** Copies the sample clip (and optionally its sidecar) into `dir` under `name`. */
+export async function copySample(dir: string, name: string, withSidecar = true): Promise<string> {
+  const dest = path.join(dir, name);
+  await copyFile(SAMPLE_CLIP, dest);
+  if (withSidecar) await copyFile(SAMPLE_SIDECAR, dest.replace(/\.[^.]+$/, '.json'));
+  return dest;
+}

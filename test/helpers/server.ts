@@ -1,0 +1,96 @@
+/**
+ * Starts a real server on an ephemeral loopback port over a temp library and a temp data folder,
+ * and gives tests a raw HTTP client (node:http, so headers go out exactly as written).
+ */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { loadConfig } from '../../app/config/config.ts';
+import { startServer, type RunningServer } from '../../app/compose.ts';
+import { createLogger } from '../../app/log.ts';
+import { tempDir } from './fixtures.ts';
+
+/** A raw HTTP answer. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** The body parsed as JSON (throws when it is not). */
+  json<T = any>(): T;
+}
+
+/** What a test gets back. */
+export interface TestServer {
+  readonly url: string;
+  readonly libraryDir: string;
+  readonly dataDir: string;
+  readonly server: RunningServer;
+  /** Sends one request; `headers` go out as given. */
+  request(pathname: string, opts?: RequestOptions): Promise<RawResponse>;
+  /** The id of the catalogued file at a library-relative path. */
+  idOf(relPath: string): string;
+  /** Stops the server and removes the temp folders. */
+  close(): Promise<void>;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: unknown;
+}
+
+/** Sends one HTTP request to `url` and reads the whole answer. */
+export function rawRequest(url: string, opts: RequestOptions = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const headers: Record<string, string> = { ...opts.headers };
+    if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    const req = httpRequest(url, { method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body,
+          json: () => JSON.parse(body.toString('utf8')),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * Starts a server. `setup` fills the library folder before the first scan.
+ * `flags` are extra command-line settings, exactly as an operator would pass them.
+ */
+export async function startTestServer(setup?: (libraryDir: string) => Promise<void>, flags: readonly string[] = []): Promise<TestServer> {
+  const tmp = await tempDir();
+  const libraryDir = path.join(tmp.dir, 'library');
+  const dataDir = path.join(tmp.dir, 'data');
+  await mkdir(libraryDir);
+  await setup?.(libraryDir);
+  const config = loadConfig(['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', ...flags], {});
+  const server = await startServer(config, createLogger('silent'));
+  return {
+    url: server.url,
+    libraryDir,
+    dataDir,
+    server,
+    request: (pathname, opts) => rawRequest(server.url + pathname, opts),
+    idOf(relPath) {
+      const c = server.library.list().find((x) => x.relPath === relPath);
+      if (!c) throw new Error(`${relPath} is not catalogued`);
+      return c.id;
+    },
+    async close() {
+      await server.close(100);
+      await tmp.cleanup();
+    },
+  };
+}
