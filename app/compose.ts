@@ -6,12 +6,15 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { createAuth, type Auth } from './auth/index.ts';
+import { loadOrCreateSecret, TokenSigner } from './auth/tokens.ts';
 import { createCache } from './cache/index.ts';
 import { PROJECT_ROOT, type Config } from './config/config.ts';
 import { createLibrary, type Library, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
 import { openDatabase } from './persistence/db.ts';
+import { UserStore } from './persistence/user-store.ts';
 import { createHttpApp } from './server/app.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
 
@@ -22,6 +25,9 @@ export interface RunningServer {
   readonly url: string;
   readonly library: Library;
   readonly firstScan: ScanReport;
+  readonly auth: Auth;
+  /** Set on the first run when no WSOPTV_ADMIN_PASSWORD was given: shown once, never stored in clear. */
+  readonly generatedAdminPassword: string | undefined;
   readonly log: Logger;
   /** Stops listening, lets responses finish for a moment, closes the database. */
   close(graceMs?: number): Promise<void>;
@@ -39,8 +45,20 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const firstScan = await library.scan();
     log.info({ action: 'library_scanned', ...firstScan, sidecarErrors: firstScan.sidecarErrors.length }, 'library scanned');
     for (const e of firstScan.sidecarErrors) log.warn({ action: 'sidecar_rejected', file: e.relPath, reason: e.error }, 'hands sidecar rejected');
+    const { secret } = loadOrCreateSecret(config.dataDir);
+    const auth = createAuth(new UserStore(db), new TokenSigner(secret, config.tokenTtlSeconds), config);
+    const firstAdmin = await auth.ensureFirstAdmin(config.adminPassword);
+    if (firstAdmin.created) log.info({ action: 'admin_created', username: 'admin' }, 'first run: admin account created');
     const cache = createCache(library);
-    const app = createHttpApp({ library, cache, log, version: VERSION, webRoot: path.join(PROJECT_ROOT, 'renderer') });
+    const app = createHttpApp({
+      library,
+      cache,
+      auth,
+      log,
+      version: VERSION,
+      webRoot: path.join(PROJECT_ROOT, 'renderer'),
+      corsOrigins: config.corsOrigins,
+    });
     server = await listen(app, config.port, config.host);
     const port = boundPort(server);
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -51,6 +69,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
       library,
       firstScan,
+      auth,
+      generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
         closing ??= closeGracefully(running, graceMs).finally(() => db.close());

@@ -39,6 +39,16 @@ async function main(): Promise<void> {
     [
       `WSOPTV Stream Server is serving ${firstScan.files} video(s) from ${config.libraryRoot}`,
       ...servedUrls(config, server.port).map((u) => `  ${u}`),
+      ...(server.generatedAdminPassword
+        ? [
+            '',
+            'First run: created the admin account. Log in with',
+            `  username: admin`,
+            `  password: ${server.generatedAdminPassword}`,
+            'This password is shown once and not stored in clear; change it with',
+            '  npm run users -- passwd admin --password <new password>',
+          ]
+        : []),
       '',
     ].join('\n'),
   );

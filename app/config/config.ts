@@ -14,6 +14,15 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly logLevel: LogLevel;
+  /** Lifetime of a login token, in seconds. */
+  readonly tokenTtlSeconds: number;
+  /** Failed logins per username or per address within the window before logins are refused. */
+  readonly loginMaxFailures: number;
+  readonly loginWindowSeconds: number;
+  /** Origins allowed to call the API from another site; empty means CORS is off. */
+  readonly corsOrigins: readonly string[];
+  /** The first-run admin password (environment only, so it never shows in a process list). */
+  readonly adminPassword: string | undefined;
 }
 
 /** Log levels the structured log accepts. */
@@ -45,6 +54,10 @@ export const SETTINGS = {
   port: { flag: '--port', env: 'WSOPTV_PORT', help: 'TCP port; default 8000' },
   host: { flag: '--host', env: 'WSOPTV_HOST', help: 'address to listen on; default 0.0.0.0' },
   logLevel: { flag: '--log-level', env: 'WSOPTV_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent; default info' },
+  tokenTtl: { flag: '--token-ttl', env: 'WSOPTV_TOKEN_TTL', help: 'login token lifetime (e.g. 12h, 30m, 3600); default 12h' },
+  loginMaxFailures: { flag: '--login-max-failures', env: 'WSOPTV_LOGIN_MAX_FAILURES', help: 'failed logins per user or address before a pause; default 5' },
+  loginWindow: { flag: '--login-window', env: 'WSOPTV_LOGIN_WINDOW', help: 'window for counting failed logins; default 15m' },
+  corsOrigin: { flag: '--cors-origin', env: 'WSOPTV_CORS_ORIGIN', help: 'comma-separated origins allowed to call the API; default none (CORS off)' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -103,7 +116,47 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     throw new ConfigError(label('logLevel'), `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  return { libraryRoot, dataDir, cacheDir, port, host, logLevel: level as LogLevel };
+  const tokenTtlSeconds = parseDuration(raw('tokenTtl') ?? '12h', label('tokenTtl'), 60, 366 * 86_400);
+  const loginMaxFailures = parseIntSetting(raw('loginMaxFailures') ?? '5', label('loginMaxFailures'), 1, 1000);
+  const loginWindowSeconds = parseDuration(raw('loginWindow') ?? '15m', label('loginWindow'), 1, 86_400);
+  const corsOrigins = (raw('corsOrigin') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o)) throw new ConfigError(label('corsOrigin'), `"${o}" is not an origin such as http://host:port`);
+  }
+  const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
+    throw new ConfigError('WSOPTV_ADMIN_PASSWORD', 'must be 8 to 256 characters');
+  }
+
+  return {
+    libraryRoot,
+    dataDir,
+    cacheDir,
+    port,
+    host,
+    logLevel: level as LogLevel,
+    tokenTtlSeconds,
+    loginMaxFailures,
+    loginWindowSeconds,
+    corsOrigins,
+    adminPassword,
+  };
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Parses a duration such as "90", "90s", "15m", "12h" or "2d" into seconds, within bounds. */
+export function parseDuration(value: string, setting: string, minSeconds: number, maxSeconds: number): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(value.trim());
+  if (!m) throw new ConfigError(setting, `"${value}" is not a duration such as 90s, 15m or 12h`);
+  const seconds = Number(m[1]) * (UNIT_SECONDS[m[2] || 's'] ?? 1);
+  if (seconds < minSeconds || seconds > maxSeconds) {
+    throw new ConfigError(setting, `${value} is outside ${minSeconds}s-${maxSeconds}s`);
+  }
+  return seconds;
 }
 
 /** Parses a whole number within bounds, or says which setting was wrong. */

@@ -9,6 +9,12 @@ export type ErrorCode =
   | 'AUTH_INVALID_TOKEN'
   | 'AUTH_USER_PENDING'
   | 'AUTH_FORBIDDEN'
+  | 'AUTH_USER_DISABLED'
+  | 'AUTH_INVALID_CREDENTIALS'
+  | 'AUTH_TOO_MANY_ATTEMPTS'
+  | 'AUTH_USERNAME_TAKEN'
+  | 'AUTH_LAST_ADMIN'
+  | 'USER_NOT_FOUND'
   | 'CONTENT_NOT_FOUND'
   | 'RATE_LIMIT_EXCEEDED'
   | 'STREAM_FILE_UNAVAILABLE'
@@ -25,6 +31,8 @@ export abstract class DomainError extends Error {
   abstract readonly code: ErrorCode;
   /** Extra facts for the envelope's `details`; never a path or a stack. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
+  /** Seconds after which trying again makes sense (sent as Retry-After), where a wait helps. */
+  readonly retryAfterSeconds: number | undefined = undefined;
 
   protected constructor(message: string, details?: Record<string, unknown>) {
     super(message);
@@ -95,6 +103,80 @@ export class PayloadTooLarge extends DomainError {
   readonly code = 'PAYLOAD_TOO_LARGE';
   constructor(readonly limit: number) {
     super(`body larger than ${limit} bytes`, { limit });
+  }
+}
+
+/** No valid token, cookie or session came with the request, or it has expired. */
+export class AuthInvalidToken extends DomainError {
+  readonly code = 'AUTH_INVALID_TOKEN';
+  constructor(reason = 'missing or invalid credentials') {
+    super(reason);
+  }
+}
+
+/** Wrong username or password (the answer never says which). */
+export class AuthInvalidCredentials extends DomainError {
+  readonly code = 'AUTH_INVALID_CREDENTIALS';
+  constructor() {
+    super('wrong username or password');
+  }
+}
+
+/** The account exists but an admin has not approved it yet. */
+export class AuthUserPending extends DomainError {
+  readonly code = 'AUTH_USER_PENDING';
+  constructor() {
+    super('account pending approval');
+  }
+}
+
+/** The account was disabled by an admin. */
+export class AuthUserDisabled extends DomainError {
+  readonly code = 'AUTH_USER_DISABLED';
+  constructor() {
+    super('account disabled');
+  }
+}
+
+/** The user is known but lacks the role for this request. */
+export class Forbidden extends DomainError {
+  readonly code = 'AUTH_FORBIDDEN';
+  constructor(readonly required: string) {
+    super(`requires the ${required} role`, { required_role: required });
+  }
+}
+
+/** Too many failed logins for this username or address. */
+export class LoginThrottled extends DomainError {
+  readonly code = 'AUTH_TOO_MANY_ATTEMPTS';
+  override readonly retryAfterSeconds: number;
+  constructor(readonly scope: 'username' | 'address', retryAfterSeconds: number) {
+    super(`too many failed logins (${scope})`, { scope, retry_after_seconds: retryAfterSeconds });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Another account already has this name (names compare without case). */
+export class UsernameTaken extends DomainError {
+  readonly code = 'AUTH_USERNAME_TAKEN';
+  constructor(readonly username: string) {
+    super(`username ${username} is taken`, { username });
+  }
+}
+
+/** The change would leave no active admin. */
+export class LastAdmin extends DomainError {
+  readonly code = 'AUTH_LAST_ADMIN';
+  constructor() {
+    super('the last active admin cannot be disabled or demoted');
+  }
+}
+
+/** No user with that id or name. */
+export class UserNotFound extends DomainError {
+  readonly code = 'USER_NOT_FOUND';
+  constructor(readonly user: string) {
+    super(`user ${user} not found`, { user });
   }
 }
 

@@ -4,9 +4,13 @@
  */
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import type { Auth } from '../auth/index.ts';
 import type { Cache } from '../cache/index.ts';
 import type { Library } from '../library/index.ts';
+import { authenticate, bearerSource, cookieSource } from './auth-guard.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
+import { cors, securityHeaders } from './headers.ts';
+import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -15,10 +19,12 @@ import { streamRoutes } from './routes/stream.ts';
 export interface HttpDeps {
   readonly library: Library;
   readonly cache: Cache;
+  readonly auth: Auth;
   readonly log: Logger;
   readonly version: string;
   /** Folder of the static web UIs (renderer/). */
   readonly webRoot: string;
+  readonly corsOrigins: readonly string[];
 }
 
 /** Builds the Express application. */
@@ -27,11 +33,22 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false); // JSON answers are small and live; video answers set their own strong ETag
   app.set('query parser', 'simple');
+  app.use(securityHeaders);
+  app.use(cors(deps.corsOrigins));
   app.use('/api', express.json({ limit: '64kb' }));
+
+  // Open to anyone.
   app.use(healthRoutes(deps.library, deps.version, Date.now()));
+  app.use(publicAuthRoutes(deps.auth));
+
+  // Everything else under /api needs an active user: a Bearer token or the login cookie.
+  const userSources = [bearerSource(deps.auth), cookieSource(deps.auth)];
+  app.use('/api', authenticate(userSources));
+  app.use(userRoutes(deps.auth));
   app.use(contentRoutes(deps.library));
   app.use(streamRoutes(deps.library, deps.cache, deps.log));
   app.use('/api', notFound);
+
   app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
   app.use(notFound);
   app.use(errorMiddleware(deps.log));

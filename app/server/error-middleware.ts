@@ -27,15 +27,21 @@ export function statusOf(code: ErrorCode): number {
     case 'VALIDATION_FAILED':
       return 400;
     case 'AUTH_INVALID_TOKEN':
+    case 'AUTH_INVALID_CREDENTIALS':
       return 401;
     case 'AUTH_USER_PENDING':
+    case 'AUTH_USER_DISABLED':
     case 'AUTH_FORBIDDEN':
       return 403;
     case 'CONTENT_NOT_FOUND':
     case 'ROUTE_NOT_FOUND':
+    case 'USER_NOT_FOUND':
       return 404;
     case 'METHOD_NOT_ALLOWED':
       return 405;
+    case 'AUTH_USERNAME_TAKEN':
+    case 'AUTH_LAST_ADMIN':
+      return 409;
     case 'PRECONDITION_FAILED':
       return 412;
     case 'PAYLOAD_TOO_LARGE':
@@ -43,6 +49,7 @@ export function statusOf(code: ErrorCode): number {
     case 'RANGE_NOT_SATISFIABLE':
       return 416;
     case 'RATE_LIMIT_EXCEEDED':
+    case 'AUTH_TOO_MANY_ATTEMPTS':
       return 429;
     case 'INTERNAL_ERROR':
       return 500;
@@ -58,7 +65,9 @@ export function sendError(res: Response, err: DomainError, acceptLanguage: strin
   const status = statusOf(err.code);
   if (err instanceof MethodNotAllowed) res.setHeader('Allow', err.allowed.join(', '));
   if (err instanceof RangeNotSatisfiable) res.setHeader('Content-Range', `bytes */${err.size}`);
-  if (status === 503) res.setHeader('Retry-After', '30');
+  if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
+  else if (status === 503) res.setHeader('Retry-After', '30');
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="wsoptv"');
   const body: ErrorEnvelope = {
     error: {
       code: err.code,

@@ -29,6 +29,10 @@ export interface TestServer {
   request(pathname: string, opts?: RequestOptions): Promise<RawResponse>;
   /** The id of the catalogued file at a library-relative path. */
   idOf(relPath: string): string;
+  /** The first-run admin's Bearer token; `request` sends it unless told otherwise. */
+  readonly adminToken: string;
+  /** Logs a user in and returns their token. */
+  login(username: string, password: string): Promise<string>;
   /** Stops the server and removes the temp folders. */
   close(): Promise<void>;
 }
@@ -38,7 +42,15 @@ export interface RequestOptions {
   readonly method?: string;
   readonly headers?: Record<string, string>;
   readonly body?: unknown;
+  /**
+   * Which token to send as `Authorization: Bearer`: the admin's by default, another one as a string, or
+   * none with `false`. A request whose headers already carry Authorization or Cookie sends only those.
+   */
+  readonly as?: string | false;
 }
+
+/** The first-run admin's password in every test server. */
+export const TEST_ADMIN_PASSWORD = 'test-admin-password';
 
 /** Sends one HTTP request to `url` and reads the whole answer. */
 export function rawRequest(url: string, opts: RequestOptions = {}): Promise<RawResponse> {
@@ -75,14 +87,31 @@ export async function startTestServer(setup?: (libraryDir: string) => Promise<vo
   const dataDir = path.join(tmp.dir, 'data');
   await mkdir(libraryDir);
   await setup?.(libraryDir);
-  const config = loadConfig(['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', ...flags], {});
+  const config = loadConfig(
+    ['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', ...flags],
+    { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
+  );
   const server = await startServer(config, createLogger('silent'));
+  const login = async (username: string, password: string): Promise<string> => {
+    const res = await rawRequest(`${server.url}/api/auth/login`, { method: 'POST', body: { username, password } });
+    if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${res.body.toString()}`);
+    return res.json<{ token: string }>().token;
+  };
+  const adminToken = await login('admin', TEST_ADMIN_PASSWORD);
   return {
     url: server.url,
     libraryDir,
     dataDir,
     server,
-    request: (pathname, opts) => rawRequest(server.url + pathname, opts),
+    adminToken,
+    login,
+    request(pathname, opts = {}) {
+      const headers = { ...opts.headers };
+      const carries = Object.keys(headers).some((h) => ['authorization', 'cookie'].includes(h.toLowerCase()));
+      const token = opts.as === undefined ? adminToken : opts.as;
+      if (!carries && token !== false) headers.authorization = `Bearer ${token}`;
+      return rawRequest(server.url + pathname, { ...opts, headers });
+    },
     idOf(relPath) {
       const c = server.library.list().find((x) => x.relPath === relPath);
       if (!c) throw new Error(`${relPath} is not catalogued`);

@@ -42,4 +42,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX contents_size_mtime ON contents (size, mtime_ms);
     `,
   },
+  {
+    version: 2,
+    name: 'users',
+    sql: `
+      CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL,
+        username_key  TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'admin')),
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'active', 'disabled')),
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        last_login_at TEXT
+      );
+    `,
+  },
 ];

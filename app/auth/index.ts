@@ -1,0 +1,175 @@
+/**
+ * The auth module: accounts, passwords, login tokens and login throttling. Other modules use only
+ * this interface; the HTTP guard (app/server/auth-guard.ts) turns its answers into 401/403.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  AuthInvalidCredentials,
+  AuthUserDisabled,
+  AuthUserPending,
+  LastAdmin,
+  LoginThrottled,
+  UsernameTaken,
+  UserNotFound,
+  ValidationFailed,
+} from '../model/errors.ts';
+import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, type Role, type User, type UserStatus } from '../model/user.ts';
+import type { UserStore, UserWithHash } from '../persistence/user-store.ts';
+import { hashPassword, randomPassword, verifyPassword } from './passwords.ts';
+import { FailureWindow, type Clock } from './throttle.ts';
+import type { TokenSigner } from './tokens.ts';
+
+/** A successful login. */
+export interface LoginResult {
+  readonly user: User;
+  readonly token: string;
+  /** Seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** What other modules may ask of auth. */
+export interface Auth {
+  /** The user a valid token belongs to (whatever their status), or null. */
+  validateToken(token: string): Promise<User | null>;
+  /** A new account: a pending viewer until an admin approves it. */
+  register(username: string, password: string): Promise<User>;
+  /** Checks the password (throttled per username and per address) and issues a token to an active user. */
+  login(username: string, password: string, address: string): Promise<LoginResult>;
+  /** Creates an account directly (operator CLI, admin). */
+  createUser(input: { username: string; password: string; role: Role; status: UserStatus }): Promise<User>;
+  /** One user by id, or undefined. */
+  getUser(id: string): User | undefined;
+  /** One user by id or name; throws UserNotFound. */
+  findUser(idOrName: string): User;
+  /** Every user. */
+  listUsers(): User[];
+  /** Sets status and/or role; refuses to leave no active admin. */
+  updateUser(id: string, change: { status?: UserStatus; role?: Role }): User;
+  /** Replaces a user's password. */
+  setPassword(id: string, password: string): Promise<void>;
+  /** On first run, creates the `admin` account; returns the generated password when one was made up. */
+  ensureFirstAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword: string | undefined }>;
+}
+
+/** Settings of the auth module. */
+export interface AuthOptions {
+  readonly loginMaxFailures: number;
+  readonly loginWindowSeconds: number;
+  readonly clock?: Clock;
+}
+
+const publicUser = (u: UserWithHash): User => ({
+  id: u.id,
+  username: u.username,
+  role: u.role,
+  status: u.status,
+  createdAt: u.createdAt,
+  updatedAt: u.updatedAt,
+  lastLoginAt: u.lastLoginAt,
+});
+
+/** Checks a username's shape. */
+export function validateUsername(username: unknown): string {
+  if (typeof username !== 'string' || !USERNAME_PATTERN.test(username)) {
+    throw new ValidationFailed('username', '3-32 letters, digits, dot, dash or underscore, starting with a letter or digit');
+  }
+  return username;
+}
+
+/** Checks a password's length. */
+export function validatePassword(password: unknown): string {
+  if (typeof password !== 'string' || password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
+    throw new ValidationFailed('password', `${PASSWORD_MIN} to ${PASSWORD_MAX} characters`);
+  }
+  return password;
+}
+
+/** A hash to verify against when the username does not exist, so both cases take the same time. */
+let decoyHash: Promise<string> | undefined;
+
+/** Builds the auth module. */
+export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOptions): Auth {
+  const windowMs = opts.loginWindowSeconds * 1000;
+  const byName = new FailureWindow(opts.loginMaxFailures, windowMs, opts.clock);
+  const byAddress = new FailureWindow(opts.loginMaxFailures, windowMs, opts.clock);
+
+  const requireUser = (idOrName: string): UserWithHash => {
+    const u = users.get(idOrName) ?? users.getByName(idOrName);
+    if (!u) throw new UserNotFound(idOrName);
+    return u;
+  };
+
+  const createUser: Auth['createUser'] = async ({ username, password, role, status }) => {
+    validateUsername(username);
+    validatePassword(password);
+    const id = `u_${randomBytes(9).toString('base64url')}`;
+    const passwordHash = await hashPassword(password);
+    if (!users.insert({ id, username, passwordHash, role, status })) throw new UsernameTaken(username);
+    return publicUser(users.get(id)!);
+  };
+
+  return {
+    async validateToken(token) {
+      const id = await tokens.verify(token);
+      const u = id === null ? undefined : users.get(id);
+      return u ? publicUser(u) : null;
+    },
+
+    register: (username, password) => createUser({ username, password, role: 'viewer', status: 'pending' }),
+
+    async login(username, password, address) {
+      if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > PASSWORD_MAX) {
+        throw new AuthInvalidCredentials();
+      }
+      const nameKey = username.toLowerCase();
+      const nameWait = byName.retryAfter(nameKey);
+      const addressWait = byAddress.retryAfter(address);
+      if (nameWait > 0 || addressWait > 0) {
+        throw nameWait >= addressWait ? new LoginThrottled('username', nameWait) : new LoginThrottled('address', addressWait);
+      }
+      const u = users.getByName(username);
+      decoyHash ??= hashPassword(randomPassword());
+      const ok = await verifyPassword(password, u?.passwordHash ?? (await decoyHash));
+      if (!u || !ok) {
+        byName.fail(nameKey);
+        byAddress.fail(address);
+        throw new AuthInvalidCredentials();
+      }
+      byName.reset(nameKey);
+      // Status is told only to someone who knows the password.
+      if (u.status === 'pending') throw new AuthUserPending();
+      if (u.status === 'disabled') throw new AuthUserDisabled();
+      users.touchLogin(u.id);
+      const { token, expiresAt } = await tokens.sign(u.id);
+      return { user: publicUser(users.get(u.id)!), token, expiresAt };
+    },
+
+    createUser,
+    getUser: (id) => {
+      const u = users.get(id);
+      return u && publicUser(u);
+    },
+    findUser: (idOrName) => publicUser(requireUser(idOrName)),
+    listUsers: () => users.list().map(publicUser),
+
+    updateUser(id, change) {
+      const result = users.update(requireUser(id).id, change);
+      if (result === 'last-admin') throw new LastAdmin();
+      if (result === 'missing') throw new UserNotFound(id);
+      return publicUser(users.get(requireUser(id).id)!);
+    },
+
+    async setPassword(id, password) {
+      validatePassword(password);
+      const u = requireUser(id);
+      users.setPasswordHash(u.id, await hashPassword(password));
+    },
+
+    async ensureFirstAdmin(password) {
+      if (users.count() > 0) return { created: false, generatedPassword: undefined };
+      const generated = password === undefined ? randomPassword() : undefined;
+      await createUser({ username: 'admin', password: password ?? generated!, role: 'admin', status: 'active' });
+      return { created: true, generatedPassword: generated };
+    },
+  };
+}
