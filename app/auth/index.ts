@@ -47,7 +47,7 @@ export interface Auth {
   updateUser(id: string, change: { status?: UserStatus; role?: Role }): User;
   /** Replaces a user's password. */
   setPassword(id: string, password: string): Promise<void>;
-  /** On first run, creates the `admin` account; returns the generated password when one was made up. */
+  /** When no admin account exists (first run), creates `admin`; returns the generated password when one was made up. */
   ensureFirstAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword: string | undefined }>;
 }
 
@@ -166,7 +166,8 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
     },
 
     async ensureFirstAdmin(password) {
-      if (users.count() > 0) return { created: false, generatedPassword: undefined };
+      // Keyed on admins, not on users: an operator may add viewers with the CLI before the first start.
+      if (users.countAdmins() > 0) return { created: false, generatedPassword: undefined };
       const generated = password === undefined ? randomPassword() : undefined;
       await createUser({ username: 'admin', password: password ?? generated!, role: 'admin', status: 'active' });
       return { created: true, generatedPassword: generated };

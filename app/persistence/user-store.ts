@@ -58,7 +58,7 @@ export class UserStore {
     this.setRoleStmt = db.prepare<[Role, string, string]>('UPDATE users SET role = ?, updated_at = ? WHERE id = ?');
     this.setHashStmt = db.prepare<[string, string, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?');
     this.loginStmt = db.prepare<[string, string]>('UPDATE users SET last_login_at = ? WHERE id = ?');
-    this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM users');
+    this.countStmt = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'");
   }
 
   /** One user by id. */
@@ -78,8 +78,8 @@ export class UserStore {
     return this.all.all().map(toUser);
   }
 
-  /** How many accounts exist. */
-  count(): number {
+  /** How many admin accounts exist, whatever their status. */
+  countAdmins(): number {
     return this.countStmt.get()?.n ?? 0;
   }
 
@@ -101,10 +101,11 @@ export class UserStore {
   update(id: string, change: { status?: UserStatus; role?: Role }, now = new Date().toISOString()): 'ok' | 'missing' | 'last-admin' {
     const tx = this.db.transaction((): 'ok' | 'missing' => {
       if (!this.byId.get(id)) return 'missing';
+      const adminsBefore = this.activeAdmins.get()?.n ?? 0;
       if (change.status !== undefined) this.setStatusStmt.run(change.status, now, id);
       if (change.role !== undefined) this.setRoleStmt.run(change.role, now, id);
       // Throwing rolls the transaction back, so the check and the write are one atomic step.
-      if ((this.activeAdmins.get()?.n ?? 0) === 0) throw new LastAdminRollback();
+      if (adminsBefore > 0 && (this.activeAdmins.get()?.n ?? 0) === 0) throw new LastAdminRollback();
       return 'ok';
     });
     try {
