@@ -14,7 +14,11 @@ import { createLibrary, type Library, type ScanReport } from './library/index.ts
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
 import { openDatabase } from './persistence/db.ts';
+import { ProgressStore } from './persistence/progress-store.ts';
+import { SessionStore } from './persistence/session-store.ts';
 import { UserStore } from './persistence/user-store.ts';
+import { systemClock, type Clock } from './model/clock.ts';
+import { createStreams, type Streams } from './stream/index.ts';
 import { createHttpApp } from './server/app.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
 
@@ -26,6 +30,7 @@ export interface RunningServer {
   readonly library: Library;
   readonly firstScan: ScanReport;
   readonly auth: Auth;
+  readonly streams: Streams;
   /** Set on the first run when no WSOPTV_ADMIN_PASSWORD was given: shown once, never stored in clear. */
   readonly generatedAdminPassword: string | undefined;
   readonly log: Logger;
@@ -36,10 +41,20 @@ export interface RunningServer {
 /** The version in package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** What tests may replace. */
+export interface StartOptions {
+  readonly log?: Logger;
+  /** The clock sessions time out by. */
+  readonly clock?: Clock;
+}
+
 /** Builds and starts everything; on failure, closes whatever was opened and rethrows. */
-export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const root = opts.log ?? createLogger(config.logLevel);
+  const log = root.child({ service: 'server' });
   const db = openDatabase(path.join(config.dataDir, 'wsoptv.db'));
   let server: Server | undefined;
+  let streams: Streams | undefined;
   try {
     const library = createLibrary(config.libraryRoot, new ContentStore(db));
     const firstScan = await library.scan();
@@ -49,11 +64,25 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const auth = createAuth(new UserStore(db), new TokenSigner(secret, config.tokenTtlSeconds), config);
     const firstAdmin = await auth.ensureFirstAdmin(config.adminPassword);
     if (firstAdmin.created) log.info({ action: 'admin_created', username: 'admin' }, 'first run: admin account created');
-    const cache = createCache(library);
+    const cache = createCache(library, config);
+    streams = createStreams({
+      library,
+      cache,
+      sessions: new SessionStore(db),
+      progress: new ProgressStore(db),
+      clock: opts.clock ?? systemClock,
+      timings: {
+        timeoutMs: config.sessionTimeoutSeconds * 1000,
+        staleMs: config.staleAfterSeconds * 1000,
+        implicitIdleMs: config.implicitIdleSeconds * 1000,
+      },
+      log: root.child({ service: 'stream' }),
+    });
     const app = createHttpApp({
       library,
       cache,
       auth,
+      streams,
       log,
       version: VERSION,
       webRoot: path.join(PROJECT_ROOT, 'renderer'),
@@ -63,6 +92,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const port = boundPort(server);
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const running = server;
+    const liveStreams = streams;
     let closing: Promise<void> | undefined;
     return {
       port,
@@ -70,14 +100,17 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       library,
       firstScan,
       auth,
+      streams: liveStreams,
       generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
+        liveStreams.close();
         closing ??= closeGracefully(running, graceMs).finally(() => db.close());
         return closing;
       },
     };
   } catch (err) {
+    streams?.close();
     server?.close();
     db.close();
     throw err;

@@ -16,7 +16,8 @@ import {
 import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, type Role, type User, type UserStatus } from '../model/user.ts';
 import type { UserStore, UserWithHash } from '../persistence/user-store.ts';
 import { hashPassword, randomPassword, verifyPassword } from './passwords.ts';
-import { FailureWindow, type Clock } from './throttle.ts';
+import type { Clock } from '../model/clock.ts';
+import { FailureWindow } from './throttle.ts';
 import type { TokenSigner } from './tokens.ts';
 
 /** A successful login. */

@@ -4,8 +4,7 @@
  * for a LAN server (an attacker restarting it has bigger powers).
  */
 
-/** A clock in milliseconds, injectable for tests. */
-export type Clock = () => number;
+import type { Clock } from '../model/clock.ts';
 
 /** Counts failures by key within a window. */
 export class FailureWindow {

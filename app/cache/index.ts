@@ -1,11 +1,14 @@
 /**
- * The cache module: decides which copy of a video a stream reads. Until the SSD tier exists every
- * stream reads the NAS library; the interface is the one the SSD tier will keep.
+ * The cache module: decides which copy of a video a stream reads, and holds the stream slots.
+ * Until the SSD tier exists every stream reads the NAS library; the interface is the one the SSD
+ * tier will keep.
  */
 import type { Library } from '../library/index.ts';
+import type { StreamSource } from '../model/stream.ts';
+import { SlotTable, type SlotRefusal } from './slots.ts';
 
-/** Where a stream's bytes come from. */
-export type StreamSource = 'ssd' | 'nas';
+export type { StreamSource } from '../model/stream.ts';
+export type { SlotRefusal } from './slots.ts';
 
 /** The copy a stream should read. */
 export interface StreamPath {
@@ -17,13 +20,32 @@ export interface StreamPath {
 export interface Cache {
   /** The best valid copy of a video; throws ContentNotFound or FileUnavailable. */
   getStreamPath(contentId: string): Promise<StreamPath>;
+  /** Takes a stream slot for a user; null when granted, else which limit refused it. */
+  acquireStreamSlot(userId: string): SlotRefusal | null;
+  /** Gives a stream slot back. */
+  releaseStreamSlot(userId: string): void;
+  /** Slots in use on the server. */
+  activeSlots(): number;
+  /** The server-wide limit. */
+  readonly maxStreams: number;
+}
+
+/** Limits on concurrent streams. */
+export interface CacheOptions {
+  readonly maxStreams: number;
+  readonly maxStreamsPerUser: number;
 }
 
 /** Builds the cache module over the library. */
-export function createCache(library: Library): Cache {
+export function createCache(library: Library, opts: CacheOptions): Cache {
+  const slots = new SlotTable(opts.maxStreams, opts.maxStreamsPerUser);
   return {
     async getStreamPath(contentId) {
       return { path: await library.getFilePath(contentId), source: 'nas' };
     },
+    acquireStreamSlot: (userId) => slots.acquire(userId),
+    releaseStreamSlot: (userId) => slots.release(userId),
+    activeSlots: () => slots.active,
+    maxStreams: opts.maxStreams,
   };
 }

@@ -21,6 +21,15 @@ export interface Config {
   readonly loginWindowSeconds: number;
   /** Origins allowed to call the API from another site; empty means CORS is off. */
   readonly corsOrigins: readonly string[];
+  /** Concurrent stream limits. */
+  readonly maxStreams: number;
+  readonly maxStreamsPerUser: number;
+  /** A session with neither heartbeat nor range request for this long is ended (reason timeout). */
+  readonly sessionTimeoutSeconds: number;
+  /** ...and after this long it is stale: its slot goes to the same user's next start. */
+  readonly staleAfterSeconds: number;
+  /** A session opened by a bare range request ends after this long without requests. */
+  readonly implicitIdleSeconds: number;
   /** The first-run admin password (environment only, so it never shows in a process list). */
   readonly adminPassword: string | undefined;
 }
@@ -58,6 +67,11 @@ export const SETTINGS = {
   loginMaxFailures: { flag: '--login-max-failures', env: 'WSOPTV_LOGIN_MAX_FAILURES', help: 'failed logins per user or address before a pause; default 5' },
   loginWindow: { flag: '--login-window', env: 'WSOPTV_LOGIN_WINDOW', help: 'window for counting failed logins; default 15m' },
   corsOrigin: { flag: '--cors-origin', env: 'WSOPTV_CORS_ORIGIN', help: 'comma-separated origins allowed to call the API; default none (CORS off)' },
+  maxStreams: { flag: '--max-streams', env: 'WSOPTV_MAX_STREAMS', help: 'concurrent streams on the server; default 100' },
+  maxStreamsPerUser: { flag: '--max-streams-per-user', env: 'WSOPTV_MAX_STREAMS_PER_USER', help: 'concurrent streams per user; default 3' },
+  sessionTimeout: { flag: '--session-timeout', env: 'WSOPTV_SESSION_TIMEOUT', help: 'end a silent session after; default 30m' },
+  staleAfter: { flag: '--stale-after', env: 'WSOPTV_STALE_AFTER', help: 'a silent session is stale (replaceable) after; default 60s' },
+  implicitIdle: { flag: '--implicit-idle', env: 'WSOPTV_IMPLICIT_IDLE', help: 'end a session opened by a bare range request after; default 120s' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -126,6 +140,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   for (const o of corsOrigins) {
     if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o)) throw new ConfigError(label('corsOrigin'), `"${o}" is not an origin such as http://host:port`);
   }
+  const maxStreams = parseIntSetting(raw('maxStreams') ?? '100', label('maxStreams'), 1, 100_000);
+  const maxStreamsPerUser = parseIntSetting(raw('maxStreamsPerUser') ?? '3', label('maxStreamsPerUser'), 1, 1000);
+  const sessionTimeoutSeconds = parseDuration(raw('sessionTimeout') ?? '30m', label('sessionTimeout'), 10, 7 * 86_400);
+  const staleAfterSeconds = parseDuration(raw('staleAfter') ?? '60s', label('staleAfter'), 5, 7 * 86_400);
+  const implicitIdleSeconds = parseDuration(raw('implicitIdle') ?? '120s', label('implicitIdle'), 5, 7 * 86_400);
+  if (staleAfterSeconds > sessionTimeoutSeconds) {
+    throw new ConfigError(label('staleAfter'), `${staleAfterSeconds}s is longer than the session timeout (${sessionTimeoutSeconds}s)`);
+  }
   const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;
   if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
     throw new ConfigError('WSOPTV_ADMIN_PASSWORD', 'must be 8 to 256 characters');
@@ -142,6 +164,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     loginMaxFailures,
     loginWindowSeconds,
     corsOrigins,
+    maxStreams,
+    maxStreamsPerUser,
+    sessionTimeoutSeconds,
+    staleAfterSeconds,
+    implicitIdleSeconds,
     adminPassword,
   };
 }

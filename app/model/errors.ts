@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'AUTH_USERNAME_TAKEN'
   | 'AUTH_LAST_ADMIN'
   | 'USER_NOT_FOUND'
+  | 'STREAM_SESSION_NOT_FOUND'
+  | 'STREAM_SESSION_ENDED'
   | 'CONTENT_NOT_FOUND'
   | 'RATE_LIMIT_EXCEEDED'
   | 'STREAM_FILE_UNAVAILABLE'
@@ -177,6 +179,32 @@ export class UserNotFound extends DomainError {
   readonly code = 'USER_NOT_FOUND';
   constructor(readonly user: string) {
     super(`user ${user} not found`, { user });
+  }
+}
+
+/** A stream limit refused a new stream (v2 §5): which limit, how many are open, what the limit is. */
+export class RateLimitExceeded extends DomainError {
+  readonly code = 'RATE_LIMIT_EXCEEDED';
+  override readonly retryAfterSeconds: number;
+  constructor(readonly scope: 'user' | 'server', readonly current: number, readonly limit: number, retryAfterSeconds: number) {
+    super(`${scope} stream limit reached (${current}/${limit})`, { scope, current, limit });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** No open session with that id for this user and video. */
+export class SessionNotFound extends DomainError {
+  readonly code = 'STREAM_SESSION_NOT_FOUND';
+  constructor(readonly sessionId: string) {
+    super('stream session not found');
+  }
+}
+
+/** The session has ended (by the viewer, an admin, a timeout or a restart); it serves no more bytes. */
+export class SessionEnded extends DomainError {
+  readonly code = 'STREAM_SESSION_ENDED';
+  constructor(readonly sessionId: string, readonly reason: string | null) {
+    super(`stream session ended (${reason ?? 'unknown'})`, { reason });
   }
 }
 

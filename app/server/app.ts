@@ -7,19 +7,23 @@ import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { Cache } from '../cache/index.ts';
 import type { Library } from '../library/index.ts';
+import type { Streams } from '../stream/index.ts';
 import { authenticate, bearerSource, cookieSource } from './auth-guard.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { cors, securityHeaders } from './headers.ts';
+import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
 import { healthRoutes } from './routes/health.ts';
-import { streamRoutes } from './routes/stream.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { streamBytesRoutes, streamInfoRoutes } from './routes/stream.ts';
 
 /** What the HTTP layer needs from the rest of the server. */
 export interface HttpDeps {
   readonly library: Library;
   readonly cache: Cache;
   readonly auth: Auth;
+  readonly streams: Streams;
   readonly log: Logger;
   readonly version: string;
   /** Folder of the static web UIs (renderer/). */
@@ -29,6 +33,7 @@ export interface HttpDeps {
 
 /** Builds the Express application. */
 export function createHttpApp(deps: HttpDeps): Express {
+  const { library, cache, auth, streams, log } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // JSON answers are small and live; video answers set their own strong ETag
@@ -38,19 +43,24 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use('/api', express.json({ limit: '64kb' }));
 
   // Open to anyone.
-  app.use(healthRoutes(deps.library, deps.version, Date.now()));
-  app.use(publicAuthRoutes(deps.auth));
+  app.use(healthRoutes(library, deps.version, Date.now()));
+  app.use(publicAuthRoutes(auth));
+  app.use(prometheusRoutes(streams));
+
+  // The video bytes bring their own guard: a session capability, a token or the cookie.
+  app.use(streamBytesRoutes(library, cache, streams, auth, log));
 
   // Everything else under /api needs an active user: a Bearer token or the login cookie.
-  const userSources = [bearerSource(deps.auth), cookieSource(deps.auth)];
-  app.use('/api', authenticate(userSources));
-  app.use(userRoutes(deps.auth));
-  app.use(contentRoutes(deps.library));
-  app.use(streamRoutes(deps.library, deps.cache, deps.log));
+  app.use('/api', authenticate([bearerSource(auth), cookieSource(auth)]));
+  app.use(userRoutes(auth, (userId) => streams.endAllOf(userId)));
+  app.use(contentRoutes(library));
+  app.use(streamInfoRoutes(library, cache));
+  app.use(sessionRoutes(library, streams));
+  app.use(adminStreamRoutes(library, auth, streams));
   app.use('/api', notFound);
 
   app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
   app.use(notFound);
-  app.use(errorMiddleware(deps.log));
+  app.use(errorMiddleware(log));
   return app;
 }

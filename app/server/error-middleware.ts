@@ -36,6 +36,7 @@ export function statusOf(code: ErrorCode): number {
     case 'CONTENT_NOT_FOUND':
     case 'ROUTE_NOT_FOUND':
     case 'USER_NOT_FOUND':
+    case 'STREAM_SESSION_NOT_FOUND':
       return 404;
     case 'METHOD_NOT_ALLOWED':
       return 405;
@@ -44,6 +45,8 @@ export function statusOf(code: ErrorCode): number {
       return 409;
     case 'PRECONDITION_FAILED':
       return 412;
+    case 'STREAM_SESSION_ENDED':
+      return 410;
     case 'PAYLOAD_TOO_LARGE':
       return 413;
     case 'RANGE_NOT_SATISFIABLE':
@@ -71,7 +74,7 @@ export function sendError(res: Response, err: DomainError, acceptLanguage: strin
   const body: ErrorEnvelope = {
     error: {
       code: err.code,
-      message: messageFor(err.code, pickLang(acceptLanguage)),
+      message: messageFor(err.code, pickLang(acceptLanguage), err.details),
       ...(err.details ? { details: err.details } : {}),
     },
   };

@@ -7,7 +7,10 @@ import type { ErrorCode } from '../model/errors.ts';
 /** Languages the messages exist in. */
 export type Lang = 'ko' | 'en';
 
-const MESSAGES: Record<ErrorCode, Record<Lang, string>> = {
+type Details = Readonly<Record<string, unknown>> | undefined;
+type Message = string | ((d: Details) => string);
+
+const MESSAGES: Record<ErrorCode, Record<Lang, Message>> = {
   AUTH_INVALID_TOKEN: { ko: '인증 토큰이 유효하지 않습니다.', en: 'The authentication token is missing or invalid.' },
   AUTH_USER_PENDING: { ko: '승인 대기 중인 계정입니다.', en: 'This account is waiting for approval.' },
   AUTH_FORBIDDEN: { ko: '이 작업을 할 권한이 없습니다.', en: 'You are not allowed to do this.' },
@@ -18,7 +21,15 @@ const MESSAGES: Record<ErrorCode, Record<Lang, string>> = {
   AUTH_LAST_ADMIN: { ko: '마지막 관리자는 비활성화하거나 권한을 낮출 수 없습니다.', en: 'The last active admin cannot be disabled or demoted.' },
   USER_NOT_FOUND: { ko: '사용자를 찾을 수 없습니다.', en: 'No such user.' },
   CONTENT_NOT_FOUND: { ko: '콘텐츠를 찾을 수 없습니다.', en: 'No video with that id.' },
-  RATE_LIMIT_EXCEEDED: { ko: '동시 접속 한도를 초과했습니다.', en: 'Too many concurrent streams.' },
+  RATE_LIMIT_EXCEEDED: {
+    ko: (d) => (d?.scope === 'server' ? `서버 동시 재생 한도(${String(d.limit)}개)에 도달했습니다.` : `동시 재생 ${String(d?.limit ?? 3)}개 초과`),
+    en: (d) =>
+      d?.scope === 'server'
+        ? `The server is already playing its limit of ${String(d.limit)} streams.`
+        : `${String(d?.limit ?? 3)} concurrent streams already playing`,
+  },
+  STREAM_SESSION_NOT_FOUND: { ko: '재생 세션을 찾을 수 없습니다.', en: 'No such stream session.' },
+  STREAM_SESSION_ENDED: { ko: '재생 세션이 종료되었습니다.', en: 'This stream session has ended.' },
   STREAM_FILE_UNAVAILABLE: { ko: '파일을 찾을 수 없습니다. (NAS 연결 확인)', en: 'The video file cannot be read right now (check the NAS).' },
   RANGE_NOT_SATISFIABLE: { ko: '요청한 범위가 파일 크기를 벗어났습니다.', en: 'The requested range lies outside the file.' },
   PRECONDITION_FAILED: { ko: '요청 조건이 현재 파일과 맞지 않습니다.', en: 'The file no longer matches the request’s preconditions.' },
@@ -45,7 +56,8 @@ export function pickLang(header: string | undefined): Lang {
   return best?.lang ?? 'en';
 }
 
-/** The message for a code in a language. */
-export function messageFor(code: ErrorCode, lang: Lang): string {
-  return MESSAGES[code][lang];
+/** The message for a code in a language; some messages name figures from the error's details. */
+export function messageFor(code: ErrorCode, lang: Lang, details?: Details): string {
+  const m = MESSAGES[code][lang];
+  return typeof m === 'string' ? m : m(details);
 }

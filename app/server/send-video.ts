@@ -6,10 +6,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
 import { FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody } from '../stream/file-body.ts';
 import { planResponse, validatorsFor, type Plan } from '../stream/range.ts';
+
+/** Hooks for the caller: bytes as the socket takes them, and the outcome once the response is over. */
+export interface SendHooks {
+  readonly onBytes?: (n: number) => void;
+  readonly onDone?: (outcome: SendOutcome) => void;
+}
 
 /** What the caller learns once the response is over. */
 export interface SendOutcome {
@@ -34,7 +39,7 @@ export async function sendVideo(
   contentId: string,
   path: string,
   mimeType: string,
-  onDone?: (outcome: SendOutcome) => void,
+  hooks: SendHooks = {},
 ): Promise<void> {
   let fh: FileHandle;
   try {
@@ -71,7 +76,7 @@ export async function sendVideo(
     throw fsErrorToDomain(err, contentId);
   }
 
-  const finish = (bytesSent: number, aborted: boolean): void => onDone?.({ plan: plan.kind, status: plan.status, bytesSent, aborted });
+  const finish = (bytesSent: number, aborted: boolean): void => hooks.onDone?.({ plan: plan.kind, status: plan.status, bytesSent, aborted });
   switch (plan.kind) {
     case 'precondition-failed':
       await fh.close();
@@ -98,15 +103,43 @@ export async function sendVideo(
         finish(0, false);
         return;
       }
-      const body = new FileBody(fh, plan.start, plan.end);
-      pipeline(body, res, (err) => {
-        // The body reads only as the socket drains, so bytesRead is what the socket took, give or take the one read in flight.
-        finish(body.bytesRead, err !== undefined && err !== null);
-        if (err && !res.destroyed) res.destroy();
-      });
+      pump(new FileBody(fh, plan.start, plan.end), res, hooks.onBytes, finish);
       return;
     }
   }
+}
+
+/**
+ * Writes the body with backpressure and counts a chunk only once the socket has taken it (the write
+ * callback), so a session's bytes are what really left, not what was read. However the response ends,
+ * the body is destroyed and its file handle closed, and `finish` runs once.
+ */
+function pump(body: FileBody, res: ServerResponse, onBytes: ((n: number) => void) | undefined, finish: (sent: number, aborted: boolean) => void): void {
+  let sent = 0;
+  let over = false;
+  const end = (aborted: boolean): void => {
+    if (over) return;
+    over = true;
+    body.destroy();
+    finish(sent, aborted);
+  };
+  body.on('data', (chunk: Buffer) => {
+    const n = chunk.length;
+    const more = res.write(chunk, (err) => {
+      if (err) return;
+      sent += n;
+      onBytes?.(n);
+    });
+    if (!more) body.pause();
+  });
+  res.on('drain', () => body.resume());
+  body.on('end', () => res.end());
+  // A read error after the headers: cut the connection so the client sees a short body, never a wrong one.
+  body.on('error', () => {
+    res.destroy();
+    end(true);
+  });
+  res.on('close', () => end(!res.writableFinished));
 }
 
 function header(v: string | string[] | undefined): string | undefined {

@@ -59,4 +59,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'stream sessions and progress',
+    sql: `
+      CREATE TABLE stream_sessions (
+        session_id        TEXT PRIMARY KEY,
+        user_id           TEXT NOT NULL,
+        content_id        TEXT NOT NULL,
+        source            TEXT NOT NULL CHECK (source IN ('ssd', 'nas')),
+        implicit          INTEGER NOT NULL DEFAULT 0,
+        status            TEXT NOT NULL CHECK (status IN ('active', 'ended')),
+        state             TEXT NOT NULL DEFAULT 'unknown',
+        position          REAL NOT NULL DEFAULT 0,
+        bytes_transferred INTEGER NOT NULL DEFAULT 0,
+        qoe_json          TEXT NOT NULL DEFAULT '{}',
+        started_at        INTEGER NOT NULL,
+        last_activity     INTEGER NOT NULL,
+        ended_at          INTEGER,
+        end_reason        TEXT,
+        watch_duration    REAL
+      );
+      CREATE INDEX stream_sessions_status ON stream_sessions (status);
+      CREATE INDEX stream_sessions_started ON stream_sessions (started_at);
+      CREATE TABLE progress (
+        user_id          TEXT NOT NULL,
+        content_id       TEXT NOT NULL,
+        position         REAL NOT NULL,
+        duration         REAL NOT NULL,
+        progress_percent INTEGER NOT NULL,
+        updated_at       TEXT NOT NULL,
+        PRIMARY KEY (user_id, content_id)
+      );
+      CREATE INDEX progress_recent ON progress (user_id, updated_at);
+    `,
+  },
 ];

@@ -58,7 +58,7 @@ export function publicAuthRoutes(auth: Auth): Router {
 }
 
 /** Routes for a logged-in user, and the admin's user management. Mount behind `authenticate`. */
-export function userRoutes(auth: Auth): Router {
+export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = () => undefined): Router {
   const r = Router();
   r.route('/api/auth/me')
     .get((_req, res) => {
@@ -80,6 +80,7 @@ export function userRoutes(auth: Auth): Router {
     .all(methodNotAllowed('GET', 'HEAD', 'POST'));
   const action = (status: 'active' | 'disabled'): RequestHandler => (req, res) => {
     const user = auth.updateUser(auth.findUser(String(req.params.id)).id, { status });
+    if (status === 'disabled') onDisabled(user.id);
     res.json({ user: userView(user) });
   };
   r.route('/api/admin/users/:id/approve').post(action('active')).all(methodNotAllowed('POST'));

@@ -1,32 +1,83 @@
 /**
  * The video bytes and their description: `GET|HEAD /api/stream/{id}` and `GET /api/stream/{id}/info`.
+ *
+ * The bytes route has its own guard. A request that carries `?session=` is decided by that session
+ * alone (a 128-bit capability bound to one user and one video), so a `<video src>` or a player such as
+ * VLC needs no header, and a stale cookie beside a good session does not break playback. Without it,
+ * a Bearer token or the login cookie is needed, and the request joins or opens that user's session.
  */
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { Auth } from '../../auth/index.ts';
 import type { Cache } from '../../cache/index.ts';
 import type { Library } from '../../library/index.ts';
+import { DomainError } from '../../model/errors.ts';
+import type { Streams } from '../../stream/index.ts';
+import { authenticate, bearerSource, cookieSource, principalOf, type CredentialSource } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { sendVideo } from '../send-video.ts';
 import { streamInfoView } from '../views.ts';
 import { contentIdParam } from './params.ts';
 
-/** The stream routes. */
-export function streamRoutes(library: Library, cache: Cache, log: Logger): Router {
+const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** The `?session=` capability as a credential source. */
+export function sessionSource(auth: Auth, streams: Streams): CredentialSource {
+  return async (req) => {
+    const raw = req.query.session;
+    if (raw === undefined) return { present: false };
+    const sid = typeof raw === 'string' && SESSION_ID.test(raw) ? raw : undefined;
+    const owner = sid === undefined ? undefined : streams.ownerOf(sid);
+    const user = owner === undefined ? undefined : auth.getUser(owner);
+    return { present: true, principal: user && sid ? { user, via: 'session', sessionId: sid } : null };
+  };
+}
+
+/** The guard of the bytes route: the session capability when given, else a user's token or cookie. */
+function streamGuard(auth: Auth, streams: Streams): RequestHandler {
+  const withSession = authenticate([sessionSource(auth, streams)]);
+  const withUser = authenticate([bearerSource(auth), cookieSource(auth)]);
+  return (req, res, next) => (req.query.session !== undefined ? withSession : withUser)(req, res, next);
+}
+
+/** `GET|HEAD /api/stream/{id}`: mount before the API-wide guard, it brings its own. */
+export function streamBytesRoutes(library: Library, cache: Cache, streams: Streams, auth: Auth, log: Logger): Router {
   const r = Router();
   r.route('/api/stream/:id')
-    .get(async (req, res) => {
+    .get(streamGuard(auth, streams), async (req, res) => {
       const id = contentIdParam(req.params.id);
+      const p = principalOf(res);
       const content = library.getContent(id);
-      const { path, source } = await cache.getStreamPath(id);
       const t0 = performance.now();
-      await sendVideo(req, res, id, path, content.mimeType, (o) => {
-        log.debug(
-          { content_id: id, source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
-          'stream request',
-        );
-      });
+      let ticket;
+      try {
+        const { path, source } = await cache.getStreamPath(id);
+        // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
+        ticket = p.sessionId ? streams.rangeBySession(p.sessionId, id, source) : streams.rangeByUser(p.user.id, id, source);
+        const t = ticket;
+        await sendVideo(req, res, id, path, content.mimeType, {
+          onBytes: (n) => t.addBytes(n),
+          onDone: (o) => {
+            t.done();
+            log.debug(
+              { action: 'stream_request', content_id: id, session_id: t.sessionId, source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
+              'stream request',
+            );
+          },
+        });
+      } catch (err) {
+        ticket?.done();
+        if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, ticket?.sessionId ?? p.sessionId ?? null);
+        throw err;
+      }
     })
     .all(methodNotAllowed('GET', 'HEAD'));
+  return r;
+}
+
+/** `GET /api/stream/{id}/info`: mount behind the API-wide guard. */
+export function streamInfoRoutes(library: Library, cache: Cache): Router {
+  const r = Router();
   r.route('/api/stream/:id/info')
     .get(async (req, res) => {
       const id = contentIdParam(req.params.id);

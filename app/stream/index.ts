@@ -1,0 +1,158 @@
+/**
+ * The stream module: sessions and slots, range tickets, progress, events and metrics. Other modules and
+ * the HTTP layer use only this interface.
+ */
+import type { Logger } from 'pino';
+import type { Cache } from '../cache/index.ts';
+import type { Library } from '../library/index.ts';
+import type { Clock } from '../model/clock.ts';
+import { FileUnavailable, type DomainError } from '../model/errors.ts';
+import type { AlertState, StreamMetrics, StreamSession, StreamSource, WatchProgress } from '../model/stream.ts';
+import type { ProgressStore } from '../persistence/progress-store.ts';
+import type { SessionStore } from '../persistence/session-store.ts';
+import { EventBus } from './events.ts';
+import { StreamMetricsCollector } from './metrics.ts';
+import { ProgressService } from './progress.ts';
+import { SessionManager, type ActiveSession, type Heartbeat, type RangeTicket, type SessionTimings } from './sessions.ts';
+
+export type { ActiveSession, Heartbeat, RangeTicket } from './sessions.ts';
+
+/** What the rest of the server may ask of the stream module. */
+export interface Streams {
+  readonly bus: EventBus;
+  /** Opens a session for a user (the file must be readable); 429 over a limit. */
+  startStream(userId: string, contentId: string): Promise<StreamSession>;
+  /** Keeps a session alive and saves the position as progress. */
+  heartbeat(userId: string, contentId: string, sessionId: string, hb: Heartbeat): StreamSession;
+  /** Ends a session at the viewer's request and saves the position. */
+  stopStream(userId: string, contentId: string, sessionId: string, position?: number): StreamSession;
+  /** Ends a session for an operator. */
+  endByAdmin(sessionId: string): StreamSession;
+  /** Ends every session of a user (disabled). */
+  endAllOf(userId: string): number;
+  /** The user a session id belongs to, or undefined for an id never issued. */
+  ownerOf(sessionId: string): string | undefined;
+  /** Admits a range request made with a session id. */
+  rangeBySession(sessionId: string, contentId: string, source: StreamSource): RangeTicket;
+  /** Admits a range request made with a user's token alone. */
+  rangeByUser(userId: string, contentId: string, source: StreamSource): RangeTicket;
+  /** Publishes a stream.error for a failure a viewer met. */
+  reportError(err: DomainError, contentId: string, userId: string | null, sessionId: string | null): void;
+  activeSessions(): ActiveSession[];
+  getStreamMetrics(): StreamMetrics & { readonly alerts: AlertState[] };
+  prometheusText(): Promise<{ contentType: string; body: string }>;
+  getProgress(userId: string, contentId: string): WatchProgress | undefined;
+  updateProgress(userId: string, contentId: string, position: unknown, duration: unknown): WatchProgress;
+  listProgress(userId: string): WatchProgress[];
+  /** Ends silent sessions now (the timer calls it too). */
+  reap(): number;
+  /** Stops the reaper timer. */
+  close(): void;
+}
+
+/** What the stream module is built from. */
+export interface StreamDeps {
+  readonly library: Library;
+  readonly cache: Cache;
+  readonly sessions: SessionStore;
+  readonly progress: ProgressStore;
+  readonly clock: Clock;
+  readonly timings: SessionTimings;
+  readonly log: Logger;
+}
+
+/** Builds the stream module, ends sessions a previous process left open, and starts the reaper. */
+export function createStreams(deps: StreamDeps): Streams {
+  const { library, cache, clock, log } = deps;
+  const bus = new EventBus((err, event) => log.error({ err, event }, 'event subscriber failed'));
+  const manager = new SessionManager(cache, deps.sessions, bus, clock, deps.timings);
+  const recovered = manager.recover();
+  if (recovered > 0) log.info({ action: 'sessions_recovered', count: recovered }, 'ended sessions left open by the previous process');
+  const metrics = new StreamMetricsCollector(bus, manager, deps.sessions, clock, cache.maxStreams);
+  const progress = new ProgressService(deps.progress);
+  logEvents(bus, log, library);
+
+  const saveProgress = (s: StreamSession): void => {
+    const duration = library.getContent(s.contentId).media?.durationSeconds;
+    if (duration === undefined || s.position <= 0) return;
+    progress.update(s.userId, s.contentId, Math.min(s.position, duration), duration);
+  };
+  const withBytes = (t: RangeTicket, source: StreamSource): RangeTicket => ({
+    ...t,
+    addBytes(n) {
+      t.addBytes(n);
+      metrics.countBytes(source, n);
+    },
+  });
+
+  const timer = setInterval(() => manager.reap(), Math.min(5_000, Math.max(250, deps.timings.staleMs / 4)));
+  timer.unref();
+
+  return {
+    bus,
+    async startStream(userId, contentId) {
+      library.getContent(contentId);
+      const { source } = await cache.getStreamPath(contentId);
+      return manager.start(userId, contentId, source);
+    },
+    heartbeat(userId, contentId, sessionId, hb) {
+      const s = manager.heartbeat(userId, contentId, sessionId, hb);
+      if (hb.position !== undefined) saveProgress(s);
+      return s;
+    },
+    stopStream(userId, contentId, sessionId, position) {
+      const s = manager.end(userId, contentId, sessionId, position);
+      if (position !== undefined) saveProgress(s);
+      return s;
+    },
+    endByAdmin: (sessionId) => manager.endByAdmin(sessionId),
+    endAllOf: (userId) => manager.endAllOf(userId, 'user_disabled'),
+    ownerOf: (sessionId) => manager.ownerOf(sessionId),
+    rangeBySession: (sessionId, contentId, source) => withBytes(manager.rangeBySession(sessionId, contentId), source),
+    rangeByUser: (userId, contentId, source) => withBytes(manager.rangeByUser(userId, contentId, source), source),
+    reportError(err, contentId, userId, sessionId) {
+      bus.emit('stream.error', {
+        session_id: sessionId,
+        user_id: userId,
+        content_id: contentId,
+        error_code: err.code,
+        error_message: err instanceof FileUnavailable ? `file unavailable (${err.reason})` : err.message,
+        timestamp: new Date(clock()).toISOString(),
+      });
+    },
+    activeSessions: () => manager.active(),
+    getStreamMetrics() {
+      const m = metrics.metrics();
+      return { ...m, alerts: metrics.alerts(m) };
+    },
+    prometheusText: () => metrics.prometheusText(),
+    getProgress: (userId, contentId) => progress.get(userId, contentId),
+    updateProgress(userId, contentId, position, duration) {
+      library.getContent(contentId);
+      return progress.update(userId, contentId, position, duration);
+    },
+    listProgress: (userId) => progress.list(userId),
+    reap: () => manager.reap(),
+    close: () => clearInterval(timer),
+  };
+}
+
+/** One structured log line per stream event, in the v1 §12.2 format. */
+function logEvents(bus: EventBus, log: Logger, library: Library): void {
+  const fileSize = (id: string): number | null => {
+    try {
+      return library.getContent(id).size;
+    } catch {
+      return null;
+    }
+  };
+  bus.on('stream.started', (e) =>
+    log.info({ action: 'stream_started', user_id: e.user_id, content_id: e.content_id, session_id: e.session_id, source: e.source, cache_hit: e.source === 'ssd', file_size: fileSize(e.content_id) }),
+  );
+  bus.on('stream.ended', (e) =>
+    log.info({ action: 'stream_ended', user_id: e.user_id, content_id: e.content_id, session_id: e.session_id, reason: e.reason, watch_duration: e.watch_duration, bytes_transferred: e.bytes_transferred }),
+  );
+  bus.on('stream.error', (e) =>
+    log.warn({ action: 'stream_error', user_id: e.user_id, content_id: e.content_id, session_id: e.session_id, error_code: e.error_code, error_message: e.error_message }),
+  );
+}
