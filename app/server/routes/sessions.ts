@@ -2,7 +2,7 @@
  * Stream sessions over HTTP: `POST /api/stream/{id}/start|heartbeat|end`, and watch progress:
  * `PUT|GET /api/progress/{id}`, `GET /api/progress`.
  */
-import { Router, type Request } from 'express';
+import express, { Router, type Request } from 'express';
 import type { Library } from '../../library/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
 import type { PlayerState, Qoe, StreamSession, WatchProgress } from '../../model/stream.ts';
@@ -101,8 +101,9 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
     })
     .all(methodNotAllowed('POST'));
 
+  // navigator.sendBeacon sends a text/plain body when the page goes away; it is read as JSON here only.
   r.route('/api/stream/:id/end')
-    .post((req, res) => {
+    .post(express.json({ type: 'text/plain', limit: '4kb' }), (req, res) => {
       const id = contentIdParam(req.params.id);
       const b = body(req);
       res.json(sessionView(streams.stopStream(principalOf(res).user.id, id, sessionIdOf(b), optionalSeconds(b.position, 'position'))));
