@@ -104,7 +104,7 @@ export function rawRequest(url: string, opts: RequestOptions = {}): Promise<RawR
  * `flags` are extra command-line settings, exactly as an operator would pass them.
  */
 export async function startTestServer(
-  setup?: (libraryDir: string) => Promise<void>,
+  setup?: (libraryDir: string) => Promise<unknown>,
   flags: readonly string[] = [],
   opts: TestServerOptions = {},
 ): Promise<TestServer> {
