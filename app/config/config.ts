@@ -94,7 +94,9 @@ export function parseFlags(argv: readonly string[]): Map<string, string> {
     const name = known.get(flag);
     if (name === undefined) throw new ConfigError(flag, 'unknown option (see --help)');
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(flag, 'needs a value');
+    // An empty value (`--data=`) is a typo, not a request for the default: taking the default would
+    // quietly put the database or the library somewhere the operator did not mean.
+    if (value === undefined || value.trim() === '') throw new ConfigError(flag, 'needs a value');
     out.set(name, value);
   }
   return out;

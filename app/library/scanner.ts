@@ -163,11 +163,18 @@ export function sidecarPath(videoPath: string): string {
   return videoPath.replace(/\.[^./\\]+$/, '') + '.json';
 }
 
+/** A folder still to walk, with the real paths of the folders it was reached through (itself last). */
+interface PendingDir {
+  readonly dir: string;
+  readonly chain: readonly string[];
+}
+
 async function walk(root: string, realRoot: string): Promise<Found[]> {
   const out: Found[] = [];
-  const dirs = [root];
+  const dirs: PendingDir[] = [{ dir: root, chain: [realRoot] }];
   while (dirs.length > 0) {
-    const dir = dirs.pop()!;
+    const { dir, chain } = dirs.pop()!;
+    const realDir = chain[chain.length - 1]!;
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -178,21 +185,25 @@ async function walk(root: string, realRoot: string): Promise<Found[]> {
     for (const e of entries) {
       if (e.name.startsWith('.')) continue; // hidden files, temp copies, OS metadata
       const full = path.join(dir, e.name);
+      let real = path.join(realDir, e.name);
       let isDir = e.isDirectory();
       let isFile = e.isFile();
       if (e.isSymbolicLink()) {
-        // Follow a link only when its target stays inside the library.
+        // Follow a link only when its target stays inside the library, and never to a folder this walk is
+        // already inside (the root, the link's own folder or one above it, or one reached through another
+        // link): each such link would multiply the walk until the OS refuses the path (ELOOP), and two of
+        // them in one folder make that exponential.
         try {
-          const real = await realpathInside(realRoot, full);
+          real = await realpathInside(realRoot, full);
           const st = await stat(real);
-          isDir = st.isDirectory() && !isInside(real, realRoot);
+          isDir = st.isDirectory() && !chain.some((above) => isInside(real, above));
           isFile = st.isFile();
         } catch {
           continue;
         }
       }
       if (isDir) {
-        dirs.push(full);
+        dirs.push({ dir: full, chain: [...chain, real] });
         continue;
       }
       if (!isFile || !VIDEO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) continue;
