@@ -34,6 +34,17 @@ async function main(): Promise<void> {
   } catch (err) {
     exitConfig(err);
   }
+  // Signals are handled before the banner: a supervisor may send SIGTERM as soon as it sees the URLs.
+  const running = server;
+  const stop = (signal: string): void => {
+    running.log.info({ action: 'shutdown', signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
   const { firstScan } = server;
   process.stdout.write(
     [
@@ -52,15 +63,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const stop = (signal: string): void => {
-    server.log.info({ action: 'shutdown', signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 function exitConfig(err: unknown): never {
@@ -68,8 +70,9 @@ function exitConfig(err: unknown): never {
     process.stderr.write(`wsoptv: ${err.message}\n`);
     process.exit(2);
   }
-  const e = err as NodeJS.ErrnoException;
-  process.stderr.write(`wsoptv: cannot start: ${e.message ?? String(err)}\n`);
+  // One line, as for configuration errors: the first line of the cause, never a stack or a list of paths.
+  const first = String((err as Error | undefined)?.message ?? err).split('\n')[0];
+  process.stderr.write(`wsoptv: cannot start: ${first}\n`);
   process.exit(1);
 }
 
