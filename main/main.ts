@@ -2,6 +2,7 @@
  * The Electron entry point (bundled to main/dist/main.js by scripts/app.sh): hands the real Electron module
  * to the shell. The only file that imports `electron`; everything else is testable under plain Node.
  */
+import '../app/cmd/threadpool.ts';
 import { app, BrowserWindow, dialog, Menu, nativeImage, shell, Tray } from 'electron';
 import { runShell, type ElectronLike } from './shell.ts';
 

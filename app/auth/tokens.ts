@@ -28,8 +28,18 @@ export function loadOrCreateSecret(dataDir: string): { secret: Uint8Array; creat
   return { secret: new TextEncoder().encode(text), created };
 }
 
+/** Verified tokens remembered, so a player's many range requests cost one HMAC check, not one each. */
+const VERIFIED_CACHE_SIZE = 2048;
+
 /** Signs and verifies tokens with one secret. */
 export class TokenSigner {
+  /**
+   * token → (user id, expiry). jose checks HMACs through WebCrypto, which runs on libuv's thread pool:
+   * under load a check queued behind a hundred file reads and added tens of ms to a seek. Only good
+   * tokens are kept, until their own expiry; a user's status is still read on every request.
+   */
+  private readonly verified = new Map<string, { readonly sub: string; readonly exp: number }>();
+
   constructor(private readonly secret: Uint8Array, private readonly ttlSeconds: number) {}
 
   /** A token for a user id; returns it with its expiry (seconds since the epoch). */
@@ -46,11 +56,20 @@ export class TokenSigner {
   }
 
   /** The user id inside a valid, unexpired token of ours; null for anything else. */
-  async verify(token: string): Promise<string | null> {
+  async verify(token: string, nowSeconds = Date.now() / 1000): Promise<string | null> {
     if (token.length > 4096) return null;
+    const hit = this.verified.get(token);
+    if (hit) {
+      if (hit.exp > nowSeconds) return hit.sub;
+      this.verified.delete(token);
+      return null;
+    }
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: [ALG], issuer: ISSUER });
-      return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : null;
+      if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') return null;
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { sub: payload.sub, exp: payload.exp });
+      return payload.sub;
     } catch {
       return null;
     }

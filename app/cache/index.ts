@@ -18,8 +18,11 @@ export interface StreamPath {
 
 /** What other modules may ask of the cache tier. */
 export interface Cache {
-  /** The best valid copy of a video; throws ContentNotFound or FileUnavailable. */
-  getStreamPath(contentId: string): Promise<StreamPath>;
+  /**
+   * The best valid copy of a video; throws ContentNotFound or FileUnavailable. Range requests reuse a
+   * recent check of the file; `recheck` (for /start and /info, once per viewing) asks for a fresh one.
+   */
+  getStreamPath(contentId: string, opts?: { readonly recheck?: boolean }): Promise<StreamPath>;
   /** Takes a stream slot for a user; null when granted, else which limit refused it. */
   acquireStreamSlot(userId: string): SlotRefusal | null;
   /** Gives a stream slot back. */
@@ -40,8 +43,8 @@ export interface CacheOptions {
 export function createCache(library: Library, opts: CacheOptions): Cache {
   const slots = new SlotTable(opts.maxStreams, opts.maxStreamsPerUser);
   return {
-    async getStreamPath(contentId) {
-      return { path: await library.getFilePath(contentId), source: 'nas' };
+    async getStreamPath(contentId, opts) {
+      return { path: await library.getFilePath(contentId, opts), source: 'nas' };
     },
     acquireStreamSlot: (userId) => slots.acquire(userId),
     releaseStreamSlot: (userId) => slots.release(userId),

@@ -2,6 +2,7 @@
  * `npm start`: runs the server headless under plain Node. Bad configuration exits with code 2 and one
  * line naming the setting; SIGINT/SIGTERM close cleanly.
  */
+import './threadpool.ts';
 import { networkInterfaces } from 'node:os';
 import { ConfigError, loadConfig, usage, type Config } from '../config/config.ts';
 import { startServer } from '../compose.ts';

@@ -17,8 +17,11 @@ export interface Library {
   getContent(id: string): Content;
   /** Every video, ordered by title. */
   list(): Content[];
-  /** The video's real path, checked to lie inside the library; throws ContentNotFound or FileUnavailable. */
-  getFilePath(id: string): Promise<string>;
+  /**
+   * The video's real path, checked to lie inside the library; throws ContentNotFound or FileUnavailable.
+   * A check up to a few seconds old is reused unless `recheck` asks for a fresh one.
+   */
+  getFilePath(id: string, opts?: { readonly recheck?: boolean }): Promise<string>;
   /** The video's hands, ordered by start. */
   getHands(id: string): readonly Hand[];
   /** Totals for health and the console. */
@@ -27,10 +30,18 @@ export interface Library {
   scan(): Promise<ScanReport>;
 }
 
+/**
+ * How long a checked real path is trusted. Resolving symlinks costs a thread-pool round trip per path
+ * component, on every range request of every player; the check guards against a link that leads out of
+ * the library, which a few seconds of reuse does not weaken (the file is opened by path afterwards anyway).
+ */
+const REALPATH_TTL_MS = 10_000;
+
 /** Builds the library module over a catalogue store. */
-export function createLibrary(root: string, store: ContentStore): Library {
+export function createLibrary(root: string, store: ContentStore, clock: () => number = Date.now): Library {
   let running: Promise<ScanReport> | null = null;
   let realRoot: Promise<string> | null = null;
+  const checked = new Map<string, { readonly relPath: string; readonly real: string; readonly at: number }>();
 
   const getContent = (id: string): Content => {
     const c = store.get(id);
@@ -43,14 +54,19 @@ export function createLibrary(root: string, store: ContentStore): Library {
     list: () => store.list(),
     getHands: (id) => getContent(id).hands,
     counts: () => store.counts(),
-    async getFilePath(id) {
+    async getFilePath(id, opts) {
       const c = getContent(id);
+      const hit = opts?.recheck ? undefined : checked.get(id);
+      if (hit && hit.relPath === c.relPath && clock() - hit.at < REALPATH_TTL_MS) return hit.real;
       const full = joinInside(root, c.relPath);
       if (!full) throw new FileUnavailable(id, 'EPATHESCAPE');
       realRoot ??= realpath(root);
       try {
-        return await realpathInside(await realRoot, full);
+        const real = await realpathInside(await realRoot, full);
+        checked.set(id, { relPath: c.relPath, real, at: clock() });
+        return real;
       } catch (err) {
+        checked.delete(id);
         realRoot = null; // the root itself may have gone (an unmounted NAS); look it up again next time
         throw new FileUnavailable(id, (err as NodeJS.ErrnoException).code ?? 'EIO');
       }
@@ -58,6 +74,7 @@ export function createLibrary(root: string, store: ContentStore): Library {
     scan() {
       running ??= scanLibrary(root, store).finally(() => {
         running = null;
+        checked.clear();
       });
       return running;
     },

@@ -92,7 +92,7 @@ export function createStreams(deps: StreamDeps): Streams {
     bus,
     async startStream(userId, contentId) {
       library.getContent(contentId);
-      const { source } = await cache.getStreamPath(contentId);
+      const { source } = await cache.getStreamPath(contentId, { recheck: true });
       return manager.start(userId, contentId, source);
     },
     heartbeat(userId, contentId, sessionId, hb) {

@@ -82,7 +82,7 @@ export function streamInfoRoutes(library: Library, cache: Cache): Router {
     .get(async (req, res) => {
       const id = contentIdParam(req.params.id);
       const content = library.getContent(id);
-      const { source } = await cache.getStreamPath(id);
+      const { source } = await cache.getStreamPath(id, { recheck: true });
       res.json(streamInfoView(content, source));
     })
     .all(methodNotAllowed('GET', 'HEAD'));
