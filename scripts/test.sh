@@ -18,5 +18,15 @@ if [ "${1:-}" = "--e2e-only" ]; then
 fi
 
 # c8 reads the V8 coverage of every test process and maps it back to the TypeScript through tsx's source maps.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
 npx c8 --all --include 'app/**' --reporter text-summary --reporter text "${gate[@]}" \
-  node --enable-source-maps --import tsx --test --test-reporter spec "${files[@]}"
+  node --enable-source-maps --import tsx --test --test-reporter spec "${files[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# The runner's own totals sit above the coverage table; repeat them as the last line.
+passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | tail -1)
+failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | tail -1)
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
