@@ -127,6 +127,8 @@ function pump(body: FileBody, res: ServerResponse, onBytes: ((n: number) => void
     const n = chunk.length;
     const more = res.write(chunk, (err) => {
       if (err) return;
+      // The socket is done with these bytes: their buffer can serve the next read (see FileBody).
+      body.release(chunk);
       sent += n;
       onBytes?.(n);
     });

@@ -2,7 +2,8 @@
  * A readable body for one byte range of an open file. Reads start small and grow: the first read of a
  * seek is 64 KiB so the first byte leaves quickly (from a NAS, 1 MiB costs ~9 ms at 1 Gbit/s), then
  * reads double up to 1 MiB, which halves the syscalls of a long sequential read (see docs/performance.md).
- * The file handle is closed when the body ends or is destroyed, however that happens.
+ * Read buffers come from a shared pool and go back to it when the consumer calls `release` after the
+ * socket has written them. The file handle is closed when the body ends or is destroyed, however that happens.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -11,9 +12,47 @@ import { Readable } from 'node:stream';
 export const FIRST_READ = 64 * 1024;
 /** Largest read. */
 export const MAX_READ = 1024 * 1024;
+/** Most memory kept in free read buffers; buffers beyond it are left to the garbage collector. */
+export const POOL_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Free read buffers by size (the read sizes are the few powers of two from FIRST_READ to MAX_READ).
+ * Allocating a fresh buffer per read made V8 count every megabyte as new external memory and answer
+ * with a full mark-compact every few dozen MiB: at 100 readers GC took about 40 % of the server's CPU
+ * and pauses reached seek latency (docs/performance.md). Reusing buffers removes both.
+ */
+class ReadBufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private freeBytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** A buffer of exactly `size` bytes, reused when one is free; its contents are stale, a read overwrites them. */
+  take(size: number): ArrayBuffer {
+    const reused = this.free.get(size)?.pop();
+    if (reused) {
+      this.freeBytes -= size;
+      return reused;
+    }
+    return Buffer.allocUnsafeSlow(size).buffer as ArrayBuffer;
+  }
+
+  /** Returns a buffer nothing references any more. */
+  give(ab: ArrayBuffer): void {
+    if (this.freeBytes + ab.byteLength > this.maxBytes) return;
+    let list = this.free.get(ab.byteLength);
+    if (!list) this.free.set(ab.byteLength, (list = []));
+    list.push(ab);
+    this.freeBytes += ab.byteLength;
+  }
+}
+
+const pool = new ReadBufferPool(POOL_MAX_BYTES);
 
 /** Streams bytes start..end (inclusive) of `fh`, then closes it. */
 export class FileBody extends Readable {
+  /** Pooled buffers handed to the consumer and not yet released. */
+  private readonly lent = new Set<ArrayBuffer>();
   private pos: number;
   private nextRead = FIRST_READ;
   private reading = false;
@@ -34,26 +73,43 @@ export class FileBody extends Readable {
       return;
     }
     const n = Math.min(this.nextRead, remaining);
+    const ab = pool.take(this.nextRead);
     this.nextRead = Math.min(this.nextRead * 2, MAX_READ);
     this.reading = true;
-    this.fh.read(Buffer.allocUnsafe(n), 0, n, this.pos).then(
+    this.fh.read(Buffer.from(ab, 0, n), 0, n, this.pos).then(
       ({ bytesRead, buffer }) => {
         this.reading = false;
-        if (this.destroyed) return;
+        if (this.destroyed) {
+          pool.give(ab);
+          return;
+        }
         if (bytesRead === 0) {
+          pool.give(ab);
           // The file shrank under us: end early; Content-Length tells the client the body is short.
           this.destroy(Object.assign(new Error('file shrank while being read'), { code: 'ESHRUNK' }));
           return;
         }
         this.pos += bytesRead;
         this.bytesRead += bytesRead;
+        this.lent.add(ab);
         this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
       },
       (err: Error) => {
         this.reading = false;
+        pool.give(ab);
         this.destroy(err);
       },
     );
+  }
+
+  /**
+   * Gives a chunk's memory back for later reads. Call it only once nothing will touch the chunk again
+   * (the socket's write callback has run); a chunk never released is simply garbage-collected.
+   */
+  release(chunk: Buffer): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    // Only buffers this body lent, and each once: a second release must not put one buffer in the pool twice.
+    if (this.lent.delete(ab)) pool.give(ab);
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {

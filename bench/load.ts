@@ -1,0 +1,202 @@
+/**
+ * The three loads the bench puts on a server: a seeker timing 64 KiB ranges at random offsets, paced
+ * background viewers (a child process, bench/viewers.ts), and unpaced readers (wrk with a Lua script
+ * asking for open-ended ranges at random offsets). Each is bounded by a count or a time limit.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../app/config/config.ts';
+import { isOffsetSlice } from './fixtures.ts';
+import { spawnTracked, stopTracked, type Tracked } from './procs.ts';
+import { RawConnection } from './raw-http.ts';
+import type { ViewerPlan, ViewerStats } from './viewers.ts';
+
+/** A server under test, reached on loopback. */
+export interface Target {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Path of the large file on this server. */
+  readonly path: string;
+  readonly size: number;
+  /** The process whose memory is measured (our server; nginx's worker). */
+  memoryPid(): number;
+}
+
+/** What a run of seeks measured. */
+export interface SeekResult {
+  readonly ttfbMs: readonly number[];
+  readonly totalMs: readonly number[];
+  readonly errors: number;
+  /** Bodies that were not byte-exact. */
+  readonly mismatches: number;
+  readonly connects: number;
+  readonly firstError: string | null;
+}
+
+/** Size of one seek's range, what a player asks for first after a seek. */
+export const SEEK_BYTES = 64 * 1024;
+/**
+ * Pause between seeks, uniform in this range: about 80 seeks a second, a busy evening of a hundred
+ * viewers scrubbing, not a flood that would measure the seeker's own load. Random pauses also spread the
+ * samples over the viewers' bursts.
+ */
+const SEEK_GAP_MS = [5, 15] as const;
+const SEEK_TIMEOUT_MS = 10_000;
+
+/** Times `count` seeks, one after another on one keep-alive connection, and checks every body byte. */
+export async function runSeeks(t: Target, count: number, headers: Record<string, string>): Promise<SeekResult> {
+  const conn = new RawConnection(t.host, t.port);
+  const ttfbMs: number[] = [];
+  const totalMs: number[] = [];
+  let errors = 0;
+  let mismatches = 0;
+  let firstError: string | null = null;
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = Math.floor(Math.random() * (t.size - SEEK_BYTES));
+      const end = start + SEEK_BYTES - 1;
+      try {
+        const r = await conn.get(t.path, { headers: { ...headers, Range: `bytes=${start}-${end}` }, keepBody: true, timeoutMs: SEEK_TIMEOUT_MS });
+        if (r.status !== 206) {
+          errors++;
+          firstError ??= `status ${r.status}`;
+          continue;
+        }
+        ttfbMs.push(r.ttfbMs);
+        totalMs.push(r.totalMs);
+        if (r.body === null || r.body.length !== SEEK_BYTES || !isOffsetSlice(r.body, start)) mismatches++;
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, SEEK_GAP_MS[0] + Math.random() * (SEEK_GAP_MS[1] - SEEK_GAP_MS[0])));
+    }
+  } finally {
+    conn.close();
+  }
+  return { ttfbMs, totalMs, errors, mismatches, connects: conn.connects, firstError };
+}
+
+/** Paced viewers running in a child process. */
+export interface Viewers {
+  /** Stops them and returns what they did. */
+  stop(): Promise<ViewerStats>;
+}
+
+/** How fast a background viewer reads: a 1080p broadcast stream. */
+export const VIEWER_BITS_PER_SECOND = 8.5e6;
+/** One viewer read; at 8.5 Mbit/s one is due about every second. */
+export const VIEWER_CHUNK = 1024 * 1024;
+
+/** Starts `n` paced viewers against `t`; resolves once they are running. */
+export async function startViewers(t: Target, n: number, headers: Record<string, string>): Promise<Viewers> {
+  const child: Tracked = spawnTracked('viewers', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'viewers.ts')], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const plan: ViewerPlan = { host: t.host, port: t.port, path: t.path, size: t.size, viewers: n, chunkBytes: VIEWER_CHUNK, bitsPerSecond: VIEWER_BITS_PER_SECOND, headers };
+  const message = (type: string, timeoutMs: number): Promise<{ type: string; stats?: ViewerStats }> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`viewers: no '${type}' within ${timeoutMs} ms:\n${child.output()}`)), timeoutMs);
+      const onMessage = (m: { type: string; stats?: ViewerStats }): void => {
+        if (m.type === type) done(null, m);
+      };
+      const onExit = (): void => done(new Error(`viewers exited before '${type}':\n${child.output()}`));
+      const done = (err: Error | null, m?: { type: string; stats?: ViewerStats }): void => {
+        clearTimeout(timer);
+        child.child.off('message', onMessage);
+        child.child.off('exit', onExit);
+        if (err) reject(err);
+        else resolve(m!);
+      };
+      child.child.on('message', onMessage);
+      child.child.once('exit', onExit);
+    });
+  try {
+    const running = message('running', 30_000);
+    child.child.send({ type: 'start', plan });
+    await running;
+  } catch (err) {
+    await stopTracked(child);
+    throw err;
+  }
+  return {
+    async stop() {
+      try {
+        const stats = message('stats', 30_000);
+        child.child.send({ type: 'stop' });
+        return (await stats).stats!;
+      } finally {
+        await stopTracked(child);
+      }
+    },
+  };
+}
+
+/** What one wrk run measured. */
+export interface ThroughputResult {
+  readonly connections: number;
+  /** Decimal megabytes (10^6 bytes) per second, body and headers as read off the socket. */
+  readonly mbPerSecond: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  /** Responses completed (most are still running when the time is up). */
+  readonly requests: number;
+  readonly errors: number;
+}
+
+/**
+ * wrk script: every request is an open-ended Range (`bytes=N-`) from a random 4 KiB-aligned offset,
+ * what a player sends when it starts or seeks and then reads as fast as the socket allows; the -H
+ * headers (auth) are kept; `done` prints exact totals, which wrk's own summary rounds. wrk counts every
+ * byte read, so a response still running when the time is up counts as far as it got.
+ */
+const WRK_LUA = `
+local size
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+end
+function init(args)
+  size = tonumber(args[1])
+  math.randomseed(os.time() * 1000 + tid)
+end
+function request()
+  local start = math.random(0, math.floor(size / 4096) - 1) * 4096
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["Range"] = string.format("bytes=%.0f-", start)
+  return wrk.format("GET", wrk.path, h)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH bytes=%.0f duration_us=%.0f requests=%.0f errors=%.0f\\n",
+    summary.bytes, summary.duration, summary.requests, e.connect + e.read + e.write + e.status + e.timeout))
+end
+`;
+
+/** Writes the wrk script into `dir`; returns its path. */
+export async function writeWrkScript(dir: string): Promise<string> {
+  const file = path.join(dir, 'range.lua');
+  await writeFile(file, WRK_LUA);
+  return file;
+}
+
+/** Runs wrk with `connections` unpaced readers for `seconds` against `t`. */
+export async function runWrk(t: Target, script: string, connections: number, seconds: number, headers: Record<string, string>): Promise<ThroughputResult> {
+  // The timeout outlasts the run: an open-ended range of a slow reader is still a good response.
+  const args = [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '--timeout', `${seconds + 30}s`, '-s', script];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(`http://${t.host}:${t.port}${t.path}`, '--', String(t.size));
+  const wrk = spawnTracked('wrk', 'wrk', args);
+  const timer = setTimeout(() => void stopTracked(wrk), (seconds + 30) * 1000);
+  const code = await wrk.exited;
+  clearTimeout(timer);
+  const m = /BENCH bytes=(\d+) duration_us=(\d+) requests=(\d+) errors=(\d+)/.exec(wrk.output());
+  if (code !== 0 || !m) throw new Error(`wrk failed (${code}):\n${wrk.output()}`);
+  const bytes = Number(m[1]);
+  const secondsRun = Number(m[2]) / 1e6;
+  return { connections, mbPerSecond: bytes / 1e6 / secondsRun, bytes, seconds: secondsRun, requests: Number(m[3]), errors: Number(m[4]) };
+}

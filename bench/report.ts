@@ -1,0 +1,76 @@
+/**
+ * Statistics and output for the bench: percentiles, medians, one table rendered for the terminal and
+ * as markdown, and the results section of docs/performance.md, which each run rewrites in place.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+
+/** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** Median of values (mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** A number with `digits` decimals, or an em dash when there is none. */
+export function fmt(n: number | undefined, digits = 0): string {
+  return n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits);
+}
+
+/** One row of the results table. */
+export interface Row {
+  readonly measure: string;
+  readonly ours: string;
+  readonly nginx: string;
+  readonly ratio: string;
+  readonly bar: string;
+  /** 'pass', 'FAIL' or '' when the row has no bar. */
+  readonly verdict: string;
+}
+
+const HEADINGS: Row = { measure: 'measure', ours: 'WSOPTV', nginx: 'nginx', ratio: 'WSOPTV / nginx', bar: 'bar', verdict: 'verdict' };
+const COLUMNS = ['measure', 'ours', 'nginx', 'ratio', 'bar', 'verdict'] as const;
+
+/** The rows as an aligned plain-text table. */
+export function textTable(rows: readonly Row[]): string {
+  const all = [HEADINGS, ...rows];
+  const width = COLUMNS.map((c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: Row): string =>
+    COLUMNS.map((c, i) => (i === 0 ? r[c].padEnd(width[i]!) : r[c].padStart(width[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(HEADINGS), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The rows as a markdown table. */
+export function markdownTable(rows: readonly Row[]): string {
+  const cells = (r: Row): string => `| ${COLUMNS.map((c) => r[c] || ' ').join(' | ')} |`;
+  return [cells(HEADINGS), `|${COLUMNS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...rows.map(cells)].join('\n');
+}
+
+/** Marks the part of docs/performance.md the bench owns; everything outside them is hand-written. */
+export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; edits inside are overwritten) -->';
+export const RESULTS_END = '<!-- bench:results:end -->';
+
+/** Replaces the results section of `file` with `markdown` (appends the section when the markers are missing). */
+export async function writeResultsSection(file: string, markdown: string): Promise<void> {
+  let doc = '';
+  try {
+    doc = await readFile(file, 'utf8');
+  } catch {
+    doc = '# Performance\n';
+  }
+  const block = `${RESULTS_START}\n${markdown.trim()}\n${RESULTS_END}`;
+  const a = doc.indexOf(RESULTS_START);
+  const b = doc.indexOf(RESULTS_END);
+  const next = a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + RESULTS_END.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  await writeFile(file, next);
+}

@@ -1,0 +1,593 @@
+/**
+ * `npm run bench`: how the server serves video ranges on this machine, next to nginx serving the same
+ * file in the same run. Measures seek time-to-first-byte under paced background viewers, aggregate
+ * throughput of unpaced readers (wrk), memory per stream, and a 1,000-file catalogue scan; prints a
+ * table and rewrites the results section of docs/performance.md.
+ *
+ * Everything is bounded (counts and time limits), talks only to 127.0.0.1, and stops exactly the
+ * processes it started, also on error or Ctrl-C. Every seek body is compared with the file byte for byte
+ * and viewer bodies by sampling; a wrong byte makes the run exit 1. Options (after `npm run bench --`):
+ * --rounds N (default 3), --seconds S per wrk run (default 6), --seeks N per level (default 500),
+ * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../app/config/config.ts';
+import { warmPageCache, writeOffsetFile } from './fixtures.ts';
+import { runSeeks, runWrk, SEEK_BYTES, type SeekResult, startViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
+import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll, waitUntil, type Tracked } from './procs.ts';
+import { RawConnection } from './raw-http.ts';
+import { fmt, markdownTable, median, percentile, textTable, writeResultsSection, type Row } from './report.ts';
+import { runScanBench, type ScanFigures } from './scan.ts';
+import type { ViewerStats } from './viewers.ts';
+
+/** The first-run admin's password, set on the server's environment; the bench logs in with it. */
+export const ADMIN_PASSWORD = 'bench-admin-pass';
+
+/** The admin's login token once logged in. */
+let bearerToken: string | null = null;
+
+/**
+ * Headers that authenticate a bench request; every request to either server (seeker, viewers, wrk)
+ * carries exactly these. nginx ignores them, so both servers get the same request bytes.
+ */
+export function authHeaders(): Record<string, string> {
+  return bearerToken === null ? {} : { Authorization: `Bearer ${bearerToken}` };
+}
+
+const HOST = '127.0.0.1';
+const DOC = path.join(PROJECT_ROOT, 'docs', 'performance.md');
+/** Background viewers per seek level. */
+const VIEWER_LEVELS = [0, 20, 100] as const;
+/** Unpaced readers per throughput run. */
+const READER_LEVELS = [1, 8, 100] as const;
+/** After viewers start, wait past one read period so every one of them has a connection and a read behind it. */
+const VIEWER_SETTLE_MS = 1_500;
+const RSS_SAMPLE_MS = 200;
+/** Paced viewers in the memory measurement, and how long their RSS is sampled after they settle. */
+const MEMORY_VIEWERS = 100;
+const MEMORY_SAMPLE_MS = 4_000;
+const SCAN_FILES = 1_000;
+const SCAN_CORRUPT = 8;
+/** Acceptance bars (docs/performance.md). */
+const BAR = { seekP99Ms: 10, throughputRatio: 0.6, rssPerStreamKiB: 512, scanMs: 10_000, probeBytes: 4 * 1024 * 1024 } as const;
+
+/** Defaults sized so a full run stays under six minutes on a 2-core machine. */
+const DEFAULTS = { rounds: 3, seconds: 6, seeks: 500 } as const;
+
+interface Options {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly seeks: number;
+  readonly sizeBytes: number;
+  readonly nginx: boolean;
+  readonly write: boolean;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: String(DEFAULTS.rounds) },
+      seconds: { type: 'string', default: String(DEFAULTS.seconds) },
+      seeks: { type: 'string', default: String(DEFAULTS.seeks) },
+      'size-mib': { type: 'string', default: '1024' },
+      'no-nginx': { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const int = (name: string, v: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected a whole number in ${min}-${max}, got ${v}`);
+    return n;
+  };
+  return {
+    rounds: int('rounds', values.rounds, 1, 9),
+    seconds: int('seconds', values.seconds, 1, 30),
+    seeks: int('seeks', values.seeks, 100, 5_000),
+    sizeBytes: int('size-mib', values['size-mib'], 64, 8_192) * 1024 * 1024,
+    nginx: !values['no-nginx'],
+    write: !values['no-write'],
+  };
+}
+
+/** Seek figures at one viewer level. */
+interface SeekLevel {
+  readonly p50: number;
+  readonly p99: number;
+  readonly samples: number;
+  /** Viewer reads that finished after the next was due (the viewer fell behind 8.5 Mbit/s), as a share. */
+  readonly lateShare: number;
+}
+
+/** Every response checked on one server: bodies compared with the file, and failures. */
+interface Checks {
+  bodies: number;
+  wrong: number;
+  errors: number;
+  firstProblem: string | null;
+}
+
+const newChecks = (): Checks => ({ bodies: 0, wrong: 0, errors: 0, firstProblem: null });
+
+function tallySeeks(c: Checks, r: SeekResult): void {
+  c.bodies += r.ttfbMs.length;
+  c.wrong += r.mismatches;
+  c.errors += r.errors;
+  c.firstProblem ??= r.firstError ?? (r.mismatches > 0 ? 'a seek body differed from the file' : null);
+}
+
+function tallyViewers(c: Checks, v: ViewerStats): void {
+  c.bodies += v.requests;
+  c.wrong += v.wrongBodies;
+  c.errors += v.errors;
+  c.firstProblem ??= v.firstError ?? (v.wrongBodies > 0 ? 'a viewer body differed from the file' : null);
+}
+
+/** Everything measured on one server in one round. */
+interface TargetRound {
+  readonly seeks: Map<number, SeekLevel>;
+  readonly throughput: Map<number, ThroughputResult>;
+}
+
+/** Resident memory of a server idle and with the paced viewers, measured once, before any unpaced load. */
+interface Memory {
+  readonly idleKiB: number;
+  readonly loadedKiB: number;
+  readonly viewers: number;
+}
+
+interface Round {
+  readonly ours: TargetRound;
+  readonly nginx: TargetRound | null;
+}
+
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+/** Reads a JSON answer over a short-lived raw connection. */
+async function getJson<T>(port: number, pathname: string): Promise<{ status: number; json: T | null }> {
+  const conn = new RawConnection(HOST, port);
+  try {
+    const r = await conn.get(pathname, { headers: authHeaders(), keepBody: true, timeoutMs: 5_000 });
+    return { status: r.status, json: r.status === 200 ? (JSON.parse(r.body!.toString('utf8')) as T) : null };
+  } finally {
+    conn.close();
+  }
+}
+
+/** Logs in as the first-run admin; authHeaders() carries the token from then on (12 h, longer than any run). */
+async function login(port: number): Promise<void> {
+  const conn = new RawConnection(HOST, port);
+  try {
+    const r = await conn.request('POST', '/api/auth/login', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+      keepBody: true,
+      timeoutMs: 10_000,
+    });
+    const text = r.body?.toString('utf8') ?? '';
+    if (r.status !== 200) throw new Error(`login as admin failed: ${r.status} ${text.slice(0, 200)}`);
+    bearerToken = (JSON.parse(text) as { token: string }).token;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Starts our server on the bench library and finds the large file's stream path. */
+async function startOurs(tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
+  const port = await freePort();
+  const proc = spawnTracked(
+    'server',
+    process.execPath,
+    ['--import', 'tsx', path.join(PROJECT_ROOT, 'app', 'cmd', 'serve.ts'), '--library', libraryDir, '--data', path.join(tmp, 'data'), '--port', String(port), '--host', HOST, '--log-level', 'warn'],
+    { cwd: PROJECT_ROOT, env: { ...process.env, WSOPTV_ADMIN_PASSWORD: ADMIN_PASSWORD } },
+  );
+  await waitUntil('/api/health 200', 60_000, async () => (await getJson(port, '/api/health')).status === 200, proc);
+  await login(port);
+  const { json } = await getJson<{ items: { id: string; title: string; file_size: number }[] }>(port, '/api/contents');
+  const item = json?.items.find((i) => i.title === 'big' && i.file_size === size);
+  if (!item) throw new Error(`big.mp4 is not in /api/contents: ${JSON.stringify(json).slice(0, 300)}`);
+  return { proc, target: { name: 'WSOPTV', host: HOST, port, path: `/api/stream/${item.id}`, size, memoryPid: () => proc.pid } };
+}
+
+/** Stops early, with the fix in one line, when wrk is missing: it is the throughput client of both servers. */
+function requireWrk(): void {
+  const r = spawnSync('wrk', ['--version'], { stdio: 'ignore' });
+  if (r.error) throw new Error('wrk is not installed: run `bash scripts/require-tools.sh wrk nginx` (Debian packages wrk, nginx-light)');
+}
+
+/** nginx on PATH (or in /usr/sbin, which a non-root PATH may lack), else null. */
+function findNginx(): string | null {
+  for (const candidate of ['nginx', '/usr/sbin/nginx']) {
+    try {
+      execFileSync(candidate, ['-v'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** Serves the library folder from nginx (sendfile, one worker, keep-alive) in a temp prefix. */
+async function startNginx(bin: string, tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
+  const port = await freePort();
+  const prefix = path.join(tmp, 'nginx');
+  await mkdir(path.join(prefix, 'logs'), { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  const runningAsRoot = process.getuid?.() === 0;
+  await writeFile(
+    conf,
+    [
+      // As root, workers would drop to `nobody`, who may not read files under the temp folder.
+      runningAsRoot ? 'user root;' : '',
+      'worker_processes 1;',
+      `pid ${prefix}/nginx.pid;`,
+      `error_log ${prefix}/logs/error.log warn;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      '  access_log off;',
+      '  sendfile on;',
+      '  keepalive_timeout 65s;',
+      '  keepalive_requests 1000000;',
+      '  types { video/mp4 mp4; }',
+      '  default_type application/octet-stream;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((k) => `  ${k}_temp_path ${prefix}/${k};`),
+      `  server { listen ${HOST}:${port}; root ${libraryDir}; location / { } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const proc = spawnTracked('nginx', bin, ['-p', prefix, '-e', path.join(prefix, 'logs', 'error.log'), '-c', conf, '-g', 'daemon off;']);
+  const target: Target = {
+    name: 'nginx',
+    host: HOST,
+    port,
+    path: '/big.mp4',
+    size,
+    memoryPid: () => childPids(proc.pid)[0] ?? proc.pid,
+  };
+  await waitUntil('nginx to answer', 15_000, async () => {
+    const conn = new RawConnection(HOST, port);
+    try {
+      return (await conn.get(target.path, { headers: { Range: 'bytes=0-0' }, timeoutMs: 2_000 })).status === 206;
+    } finally {
+      conn.close();
+    }
+  }, proc);
+  return { proc, target };
+}
+
+/** Samples a process's RSS until stopped; returns the largest sample. */
+function sampleRss(pid: number): { stop(): number } {
+  let peak = rssKiB(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssKiB(pid));
+  }, RSS_SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssKiB(pid));
+    },
+  };
+}
+
+/**
+ * Memory per stream: RSS idle, then the peak with MEMORY_VIEWERS paced viewers reading. Measured on a
+ * fresh server before wrk runs: unpaced readers leave freed buffers the allocator keeps for a while,
+ * which would raise the idle figure and hide what a stream costs.
+ */
+async function measureMemory(t: Target, c: Checks): Promise<Memory> {
+  const headers = authHeaders();
+  tallySeeks(c, await runSeeks(t, 100, headers));
+  await sleep(500);
+  const idle: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    idle.push(rssKiB(t.memoryPid()));
+    await sleep(100);
+  }
+  const viewers = await startViewers(t, MEMORY_VIEWERS, headers);
+  const sampler = sampleRss(t.memoryPid());
+  await sleep(VIEWER_SETTLE_MS + MEMORY_SAMPLE_MS);
+  const loadedKiB = sampler.stop();
+  tallyViewers(c, await viewers.stop());
+  const m = { idleKiB: median(idle), loadedKiB, viewers: MEMORY_VIEWERS };
+  say(`  ${t.name.padEnd(6)} RSS idle ${m.idleKiB} KiB, peak with ${m.viewers} paced viewers ${m.loadedKiB} KiB: ${fmt(perStream(m), 0)} KiB per stream`);
+  return m;
+}
+
+/** A server under test with what is tallied about it. */
+interface Subject {
+  readonly target: Target;
+  readonly checks: Checks;
+}
+
+/** Seeks at one viewer level on one server. */
+async function measureSeeks(t: Target, level: number, o: Options, c: Checks): Promise<SeekLevel> {
+  const headers = authHeaders();
+  const viewers = level > 0 ? await startViewers(t, level, headers) : null;
+  if (viewers) await sleep(VIEWER_SETTLE_MS);
+  const r = await runSeeks(t, o.seeks, headers);
+  const v = viewers ? await viewers.stop() : null;
+  tallySeeks(c, r);
+  if (v) tallyViewers(c, v);
+  const s: SeekLevel = {
+    p50: percentile(r.ttfbMs, 50),
+    p99: percentile(r.ttfbMs, 99),
+    samples: r.ttfbMs.length,
+    lateShare: v && v.requests > 0 ? v.late / v.requests : 0,
+  };
+  say(
+    `  ${t.name.padEnd(6)} seek, ${String(level).padStart(3)} viewers: p50 ${fmt(s.p50, 2)} ms, p99 ${fmt(s.p99, 2)} ms (${s.samples} seeks` +
+      `${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''}${r.mismatches ? `, ${r.mismatches} WRONG BODIES` : ''}` +
+      (v
+        ? `; viewers ${fmt((v.bytes * 8) / v.seconds / 1e6, 0)} Mbit/s, ${fmt(s.lateShare * 100, 1)} % late` +
+          `${v.errors ? `, ${v.errors} errors: ${v.firstError}` : ''}${v.wrongBodies ? `, ${v.wrongBodies} WRONG BODIES` : ''}`
+        : '') +
+      ')',
+  );
+  return s;
+}
+
+/** Unpaced readers on one server. */
+async function measureThroughput(t: Target, readers: number, o: Options, wrkScript: string, c: Checks): Promise<ThroughputResult> {
+  const r = await runWrk(t, wrkScript, readers, o.seconds, authHeaders());
+  c.errors += r.errors;
+  c.firstProblem ??= r.errors > 0 ? `wrk counted ${r.errors} errors` : null;
+  say(`  ${t.name.padEnd(6)} ${String(readers).padStart(3)} readers: ${fmt(r.mbPerSecond, 0)} MB/s (${r.requests} responses completed${r.errors ? `, ${r.errors} errors` : ''})`);
+  return r;
+}
+
+/**
+ * One round of every load. Each measurement runs on both servers back to back, the order flipping from
+ * one measurement to the next, so a ratio compares two runs seconds apart: on a shared machine the
+ * background load drifts over a minute, and a ratio of runs far apart measures the drift.
+ */
+async function measureRound(ours: Subject, nginx: Subject | null, round: number, o: Options, wrkScript: string): Promise<Round> {
+  const a: TargetRound = { seeks: new Map(), throughput: new Map() };
+  const b: TargetRound | null = nginx ? { seeks: new Map(), throughput: new Map() } : null;
+  const pair = async (i: number, run: (s: Subject, into: TargetRound) => Promise<void>): Promise<void> => {
+    const both: [Subject, TargetRound][] = nginx && b ? [[ours, a], [nginx, b]] : [[ours, a]];
+    if ((round + i) % 2 === 1) both.reverse();
+    for (const [s, into] of both) await run(s, into);
+  };
+  let i = 0;
+  for (const level of VIEWER_LEVELS) {
+    await pair(i++, async (s, into) => {
+      into.seeks.set(level, await measureSeeks(s.target, level, o, s.checks));
+    });
+  }
+  for (const n of READER_LEVELS) {
+    await pair(i++, async (s, into) => {
+      into.throughput.set(n, await measureThroughput(s.target, n, o, wrkScript, s.checks));
+    });
+  }
+  return { ours: a, nginx: b };
+}
+
+/** Medians over rounds of one figure, for us and nginx, and the median of the per-round ratios. */
+function figure(rounds: readonly Round[], pick: (r: TargetRound) => number): { ours: number; nginx: number; ratio: number } {
+  return {
+    ours: median(rounds.map((r) => pick(r.ours))),
+    nginx: median(rounds.map((r) => (r.nginx ? pick(r.nginx) : NaN))),
+    ratio: median(rounds.map((r) => (r.nginx ? pick(r.ours) / pick(r.nginx) : NaN))),
+  };
+}
+
+const perStream = (m: Memory): number => (m.loadedKiB - m.idleKiB) / m.viewers;
+const verdict = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
+
+function buildRows(rounds: readonly Round[], memory: { ours: Memory; nginx: Memory | null }, checks: { ours: Checks; nginx: Checks | null }, scan: ScanFigures): Row[] {
+  const rows: Row[] = [];
+  for (const level of VIEWER_LEVELS) {
+    for (const p of ['p50', 'p99'] as const) {
+      const f = figure(rounds, (r) => r.seeks.get(level)![p]);
+      const barred = level === 100 && p === 'p99';
+      rows.push({
+        measure: `seek TTFB ${p}, ${level} viewers (ms)`,
+        ours: fmt(f.ours, 2),
+        nginx: fmt(f.nginx, 2),
+        ratio: Number.isFinite(f.ratio) ? `${fmt(f.ratio, 2)}×` : '—',
+        bar: barred ? `< ${BAR.seekP99Ms} ms` : '',
+        verdict: barred ? verdict(f.ours < BAR.seekP99Ms) : '',
+      });
+    }
+  }
+  for (const n of READER_LEVELS) {
+    const f = figure(rounds, (r) => r.throughput.get(n)!.mbPerSecond);
+    const barred = n === 100;
+    rows.push({
+      measure: `throughput, ${n} reader${n > 1 ? 's' : ''} (MB/s)`,
+      ours: fmt(f.ours, 0),
+      nginx: fmt(f.nginx, 0),
+      ratio: Number.isFinite(f.ratio) ? `${fmt(f.ratio, 2)}×` : '—',
+      bar: barred ? `≥ ${BAR.throughputRatio}× nginx` : '',
+      verdict: barred ? (Number.isFinite(f.ratio) ? verdict(f.ratio >= BAR.throughputRatio) : 'no nginx') : '',
+    });
+  }
+  const oursPerStream = perStream(memory.ours);
+  rows.push({
+    measure: `RSS growth per paced stream, ${memory.ours.viewers} viewers (KiB)`,
+    ours: fmt(oursPerStream, 0),
+    nginx: memory.nginx ? fmt(perStream(memory.nginx), 0) : '—',
+    ratio: '',
+    bar: `< ${BAR.rssPerStreamKiB} KiB`,
+    verdict: verdict(oursPerStream < BAR.rssPerStreamKiB),
+  });
+  rows.push({
+    measure: 'responses checked against the file: wrong / failed',
+    ours: `${checks.ours.wrong} / ${checks.ours.errors} of ${checks.ours.bodies}`,
+    nginx: checks.nginx ? `${checks.nginx.wrong} / ${checks.nginx.errors} of ${checks.nginx.bodies}` : '—',
+    ratio: '',
+    bar: '0 / 0',
+    verdict: verdict(checks.ours.wrong === 0 && checks.ours.errors === 0),
+  });
+  rows.push({
+    measure: `catalogue scan, ${scan.files} files (ms)`,
+    ours: fmt(scan.ms, 0),
+    nginx: '',
+    ratio: '',
+    bar: `< ${BAR.scanMs / 1000} s`,
+    verdict: verdict(scan.ms < BAR.scanMs && scan.files === SCAN_FILES),
+  });
+  rows.push({ measure: 'catalogue rescan, nothing changed (ms)', ours: fmt(scan.rescanMs, 0), nginx: '', ratio: '', bar: '', verdict: '' });
+  rows.push({
+    measure: 'probe bytes read per file, max / avg',
+    ours: `${fmt(scan.maxProbeBytes, 0)} / ${fmt(scan.avgProbeBytes, 0)}`,
+    nginx: '',
+    ratio: '',
+    bar: `≤ ${BAR.probeBytes / 1024 / 1024} MiB`,
+    verdict: verdict(scan.maxProbeBytes <= BAR.probeBytes),
+  });
+  return rows;
+}
+
+function machine(): { summary: string; detail: string } {
+  const nproc = os.availableParallelism();
+  const memGiB = os.totalmem() / 1024 ** 3;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return {
+    summary: `${nproc} CPUs (${cpu}), ${fmt(memGiB, 1)} GiB RAM, Linux ${os.release()}, Node ${process.version}`,
+    detail: `nproc ${nproc} (${cpu}), ${fmt(memGiB, 1)} GiB memory, Linux ${os.release()}, Node ${process.version}`,
+  };
+}
+
+/** The commit measured, and whether app/ had uncommitted changes (others may be editing the same checkout). */
+function codeVersion(): string {
+  const git = (...args: string[]): string => spawnSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown commit';
+  const dirty = git('status', '--porcelain', '--', 'app').split('\n').filter((l) => l !== '').length;
+  return dirty > 0 ? `${commit} with ${dirty} uncommitted file${dirty > 1 ? 's' : ''} in app/` : commit;
+}
+
+/** First line a tool prints about its version (nginx writes it to stderr, wrk exits 1 after it). */
+function toolVersion(command: string, args: string[]): string {
+  const r = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+function markdown(rounds: readonly Round[], rows: readonly Row[], scan: ScanFigures, o: Options, m: ReturnType<typeof machine>, nginxVersion: string | null, wallSeconds: number): string {
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const perRound = rounds.map((r, i) => {
+    const ours = `p99 ${fmt(r.ours.seeks.get(100)!.p99, 2)} ms, ${fmt(r.ours.throughput.get(100)!.mbPerSecond, 0)} MB/s`;
+    const ng = r.nginx ? `p99 ${fmt(r.nginx.seeks.get(100)!.p99, 2)} ms, ${fmt(r.nginx.throughput.get(100)!.mbPerSecond, 0)} MB/s` : '—';
+    const ratio = r.nginx ? `${fmt(r.ours.throughput.get(100)!.mbPerSecond / r.nginx.throughput.get(100)!.mbPerSecond, 2)}×` : '—';
+    return `| ${i + 1} | ${ours} | ${ng} | ${ratio} |`;
+  });
+  return [
+    '## Latest results',
+    '',
+    `- Date: ${date}; command: \`npm run bench\`${o.rounds !== DEFAULTS.rounds || o.seconds !== DEFAULTS.seconds || o.seeks !== DEFAULTS.seeks ? ` (--rounds ${o.rounds} --seconds ${o.seconds} --seeks ${o.seeks})` : ''}; wall time ${fmt(wallSeconds, 0)} s.`,
+    `- Code: ${codeVersion()}.`,
+    `- Machine: ${m.detail}.`,
+    `- Tools: ${nginxVersion ?? 'nginx not found (no comparison)'}; ${toolVersion('wrk', ['--version'])}.`,
+    `- File: ${fmt(o.sizeBytes / 1024 / 1024, 0)} MiB in the page cache. Seeks: ${o.seeks} × ${SEEK_BYTES / 1024} KiB ranges per level, every body checked byte for byte.`,
+    `  Viewers: ${fmt(VIEWER_BITS_PER_SECOND / 1e6, 1)} Mbit/s each, ${VIEWER_CHUNK / 1024 / 1024} MiB ranges. Readers: wrk, ${o.seconds} s per level, open-ended ranges (\`bytes=N-\`) from random offsets.`,
+    `- ${o.rounds} round${o.rounds > 1 ? 's' : ''}; each measurement runs on both servers back to back, the order flipping each time; figures are medians over rounds, ratios are medians of the per-round ratios.`,
+    `- Memory: VmRSS of the server process (nginx: its worker), median idle vs peak with ${MEMORY_VIEWERS} paced viewers, once per server before any unpaced load.`,
+    `- Scan: ${scan.files} files (${scan.corrupt} corrupt, ${scan.unplayable} catalogued unplayable), warm page cache.`,
+    '',
+    markdownTable(rows),
+    '',
+    'Per round, 100 viewers / 100 readers:',
+    '',
+    '| round | WSOPTV | nginx | throughput ratio |',
+    '|---|---|---|---:|',
+    ...perRound,
+    '',
+  ].join('\n');
+}
+
+let tmpRoot: string | null = null;
+let cleaning: Promise<void> | null = null;
+
+/** Stops our children and removes the temp folder; safe to call twice. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    if (tmpRoot) await rm(tmpRoot, { recursive: true, force: true });
+    tmpRoot = null;
+  })();
+  return cleaning;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions();
+  requireWrk();
+  const t0 = performance.now();
+  const m = machine();
+  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-'));
+  const tmp = tmpRoot;
+  say(`WSOPTV bench on ${m.summary}`);
+  say(`temp folder ${tmp}`);
+
+  say(`\nCatalogue scan: writing ${SCAN_FILES} MP4 files...`);
+  const scan = await runScanBench(tmp, SCAN_FILES, SCAN_CORRUPT);
+  say(`  scanned ${scan.files} files in ${scan.ms} ms (rescan ${scan.rescanMs} ms); probe read max ${scan.maxProbeBytes} B, avg ${fmt(scan.avgProbeBytes, 0)} B per file`);
+
+  const libraryDir = path.join(tmp, 'library');
+  await mkdir(libraryDir);
+  const big = path.join(libraryDir, 'big.mp4');
+  say(`\nWriting ${o.sizeBytes / 1024 / 1024} MiB test file and reading it into the page cache...`);
+  await writeOffsetFile(big, o.sizeBytes);
+  await warmPageCache(big);
+
+  const ours = await startOurs(tmp, libraryDir, o.sizeBytes);
+  say(`WSOPTV server pid ${ours.proc.pid} on port ${ours.target.port}`);
+  const nginxBin = o.nginx ? findNginx() : null;
+  const nginx = nginxBin ? await startNginx(nginxBin, tmp, libraryDir, o.sizeBytes) : null;
+  if (nginx) say(`nginx master pid ${nginx.proc.pid} on port ${nginx.target.port}`);
+  else say('nginx not found: measuring WSOPTV alone (install with: bash scripts/require-tools.sh nginx)');
+  const wrkScript = await writeWrkScript(tmp);
+
+  say('\nMemory, then a warm-up of each server (not recorded)');
+  const checks = { ours: newChecks(), nginx: nginx ? newChecks() : null };
+  const memory = { ours: await measureMemory(ours.target, checks.ours), nginx: nginx ? await measureMemory(nginx.target, checks.nginx!) : null };
+  for (const t of [ours.target, nginx?.target].filter((x): x is Target => x !== undefined)) {
+    await runWrk(t, wrkScript, 8, 2, authHeaders());
+  }
+
+  const rounds: Round[] = [];
+  const oursSubject: Subject = { target: ours.target, checks: checks.ours };
+  const nginxSubject: Subject | null = nginx ? { target: nginx.target, checks: checks.nginx! } : null;
+  for (let i = 0; i < o.rounds; i++) {
+    say(`\nRound ${i + 1}/${o.rounds}`);
+    rounds.push(await measureRound(oursSubject, nginxSubject, i, o, wrkScript));
+  }
+
+  const rows = buildRows(rounds, memory, checks, scan);
+  if (checks.ours.firstProblem) say(`\nWSOPTV: ${checks.ours.firstProblem}`);
+  // A benchmark reports slow figures; wrong bytes are a bug, and scripts should see it.
+  if (checks.ours.wrong > 0) process.exitCode = 1;
+  const wall = (performance.now() - t0) / 1000;
+  say(`\nResults (${o.rounds} rounds, medians; ratios are medians of per-round ratios), ${fmt(wall, 0)} s:\n`);
+  say(textTable(rows));
+  if (o.write) {
+    const nginxVersion = nginxBin ? toolVersion(nginxBin, ['-v']) : null;
+    await writeResultsSection(DOC, markdown(rounds, rows, scan, o, m, nginxVersion, wall));
+    say(`\nWrote the results into ${path.relative(PROJECT_ROOT, DOC)}`);
+  }
+}
+
+process.once('SIGINT', () => {
+  say('\ninterrupted: stopping the server, nginx and wrk...');
+  void cleanup().finally(() => process.exit(130));
+});
+process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+// Last resort if something exits the process without the cleanup above.
+process.on('exit', () => {
+  killAllSync();
+  if (tmpRoot) rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
