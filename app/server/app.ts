@@ -40,7 +40,9 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders);
   app.use(cors(deps.corsOrigins));
-  app.use('/api', express.json({ limit: '64kb' }));
+  // Only requests that can carry a body pay for the JSON parser: range requests are the hot path.
+  const json = express.json({ limit: '64kb' });
+  app.use('/api', (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)));
 
   // Open to anyone.
   app.use(healthRoutes(library, deps.version, Date.now()));
