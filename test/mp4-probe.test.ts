@@ -284,3 +284,24 @@ describe('codec names (what the console shows)', () => {
     assert.equal(codecName(null, null), null);
   });
 });
+
+describe('when a probe gives up', () => {
+  it('reports what it had read, so a failed probe’s cost is counted', async () => {
+    const tmp = await tempDir();
+    try {
+      const file = `${tmp.dir}/no-moov.mp4`;
+      // A valid ftyp box, then an mdat box, and no moov at all.
+      const ftyp = Buffer.concat([Buffer.from([0, 0, 0, 16]), Buffer.from('ftypisom'), Buffer.alloc(4)]);
+      const mdat = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('mdat'), Buffer.alloc(16)]);
+      await writeFile(file, Buffer.concat([ftyp, mdat]));
+      const fh = await open(file, 'r');
+      try {
+        await assert.rejects(probeMp4(fh, 40), (err: unknown) => err instanceof ProbeError && /no moov/.test(err.message) && err.bytesRead > 0 && err.bytesRead < 100);
+      } finally {
+        await fh.close();
+      }
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

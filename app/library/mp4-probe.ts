@@ -12,6 +12,8 @@ import type { Container, MediaInfo } from '../model/content.ts';
 /** A file that is not a readable MP4; the message is the catalogue's "unplayable" reason. */
 export class ProbeError extends Error {
   override readonly name = 'ProbeError';
+  /** What the probe had read when it gave up, so a failed probe's cost is counted too. */
+  bytesRead = 0;
 }
 
 /** The probe's answer and what it cost. */
@@ -106,6 +108,15 @@ interface Track {
 /** Probes an open file. Throws ProbeError when it is not an MP4 this server can describe. */
 export async function probeMp4(fh: FileHandle, size: number): Promise<ProbeResult> {
   const r = new Reader(fh, size);
+  try {
+    return await probeWith(r, size);
+  } catch (err) {
+    if (err instanceof ProbeError) err.bytesRead = r.bytesRead;
+    throw err;
+  }
+}
+
+async function probeWith(r: Reader, size: number): Promise<ProbeResult> {
   if (size < 8) throw new ProbeError('file too small to be an MP4');
   const top = await r.children(0, size);
   const first = top[0];

@@ -137,8 +137,8 @@ async function probeFile(full: string, size: number): Promise<{ media: MediaInfo
     const r = await probeMp4(fh, size);
     return { media: r.media, mimeType: r.mimeType, error: null, bytesRead: r.bytesRead };
   } catch (err) {
-    const reason = err instanceof ProbeError ? err.message : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
-    return { media: null, mimeType: null, error: reason, bytesRead: 0 };
+    if (err instanceof ProbeError) return { media: null, mimeType: null, error: err.message, bytesRead: err.bytesRead };
+    return { media: null, mimeType: null, error: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, bytesRead: 0 };
   } finally {
     await fh.close();
   }
