@@ -32,15 +32,19 @@ function playing(page: Page): Promise<unknown> {
   }, null, { timeout: 15_000 });
 }
 
+/** A server over the sample clip with one active viewer account. */
+async function serverWithViewer(username: string, flags: string[] = []): Promise<TestServer> {
+  const ts = await startTestServer((lib) => copySample(lib, 'final-table.mp4'), flags);
+  await ts.server.auth.createUser({ username, password: PASSWORD, role: 'viewer', status: 'active' });
+  return ts;
+}
+
 describe('when a viewer opens more tabs than the limit allows', () => {
   let browser: Browser;
   let ts: TestServer;
   before(async () => {
     browser = await launchChromium();
-    ts = await startTestServer(async (lib) => {
-      await copySample(lib, 'final-table.mp4');
-    }, ['--max-streams-per-user', '3']);
-    await ts.server.auth.createUser({ username: 'viewer1', password: PASSWORD, role: 'viewer', status: 'active' });
+    ts = await serverWithViewer('viewer1', ['--max-streams-per-user', '3']);
   });
   after(async () => {
     await browser?.close();
@@ -109,10 +113,7 @@ describe('when a viewer watches, leaves and comes back', () => {
   let ts: TestServer;
   before(async () => {
     browser = await launchChromium();
-    ts = await startTestServer(async (lib) => {
-      await copySample(lib, 'final-table.mp4');
-    });
-    await ts.server.auth.createUser({ username: 'viewer2', password: PASSWORD, role: 'viewer', status: 'active' });
+    ts = await serverWithViewer('viewer2');
   });
   after(async () => {
     await browser?.close();
