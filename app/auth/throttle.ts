@@ -34,10 +34,6 @@ export class FailureWindow {
     this.failures.delete(key);
   }
 
-  /** Keys currently tracked (for tests and metrics). */
-  get size(): number {
-    return this.failures.size;
-  }
 
   private prune(key: string): number[] {
     const cutoff = this.now() - this.windowMs;

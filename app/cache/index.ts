@@ -27,8 +27,6 @@ export interface Cache {
   acquireStreamSlot(userId: string): SlotRefusal | null;
   /** Gives a stream slot back. */
   releaseStreamSlot(userId: string): void;
-  /** Slots in use on the server. */
-  activeSlots(): number;
   /** The server-wide limit. */
   readonly maxStreams: number;
 }
@@ -48,7 +46,6 @@ export function createCache(library: Library, opts: CacheOptions): Cache {
     },
     acquireStreamSlot: (userId) => slots.acquire(userId),
     releaseStreamSlot: (userId) => slots.release(userId),
-    activeSlots: () => slots.active,
     maxStreams: opts.maxStreams,
   };
 }

@@ -36,14 +36,4 @@ export class SlotTable {
     else this.perUser.set(userId, mine - 1);
     this.total--;
   }
-
-  /** Slots in use on the server. */
-  get active(): number {
-    return this.total;
-  }
-
-  /** Slots in use by one user. */
-  activeFor(userId: string): number {
-    return this.perUser.get(userId) ?? 0;
-  }
 }

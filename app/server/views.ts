@@ -3,7 +3,28 @@
  */
 import type { StreamSource } from '../cache/index.ts';
 import { summariseHands } from '../library/hands.ts';
+import type { Library } from '../library/index.ts';
 import type { Content } from '../model/content.ts';
+
+/** The media fields both catalogue and /info answers carry. */
+function mediaFields(c: Content) {
+  const m = c.media;
+  return {
+    mime_type: c.mimeType,
+    codecs: { video: m?.videoCodec ?? null, audio: m?.audioCodec ?? null },
+    resolution: m && m.width !== null && m.height !== null ? { width: m.width, height: m.height } : null,
+    bitrate: m?.bitrate ?? null,
+  };
+}
+
+/** A video's title, or null when it has left the catalogue (progress and sessions outlive it). */
+export function titleOf(library: Library, contentId: string): string | null {
+  try {
+    return library.getContent(contentId).title;
+  } catch {
+    return null;
+  }
+}
 
 /** A catalogue entry as `/api/contents` lists it. */
 export function contentView(c: Content) {
@@ -14,10 +35,7 @@ export function contentView(c: Content) {
     title: c.title,
     duration_seconds: m?.durationSeconds ?? null,
     file_size: c.size,
-    mime_type: c.mimeType,
-    codecs: { video: m?.videoCodec ?? null, audio: m?.audioCodec ?? null },
-    resolution: m && m.width !== null && m.height !== null ? { width: m.width, height: m.height } : null,
-    bitrate: m?.bitrate ?? null,
+    ...mediaFields(c),
     faststart: m?.faststart ?? null,
     playable: c.playable,
     unplayable_reason: c.unplayableReason,
@@ -38,10 +56,7 @@ export function streamInfoView(c: Content, source: StreamSource) {
     title: c.title,
     duration: m?.durationSeconds ?? null,
     file_size: c.size,
-    mime_type: c.mimeType,
-    codecs: { video: m?.videoCodec ?? null, audio: m?.audioCodec ?? null },
-    resolution: m && m.width !== null && m.height !== null ? { width: m.width, height: m.height } : null,
-    bitrate: m?.bitrate ?? null,
+    ...mediaFields(c),
     source,
     cache_hit: source === 'ssd',
     playable: c.playable,

@@ -5,10 +5,11 @@
 import { Router } from 'express';
 import type { Auth } from '../../auth/index.ts';
 import type { Library } from '../../library/index.ts';
-import { ValidationFailed } from '../../model/errors.ts';
 import type { Streams } from '../../stream/index.ts';
 import { requireAdmin } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
+import { titleOf } from '../views.ts';
+import { sessionIdParam } from './params.ts';
 import { sessionView } from './sessions.ts';
 
 /** Admin stream routes; mount behind the API-wide guard. */
@@ -19,16 +20,10 @@ export function adminStreamRoutes(library: Library, auth: Auth, streams: Streams
     .get((_req, res) => {
       const items = streams.activeSessions().map((s) => {
         const user = auth.getUser(s.userId);
-        let title: string | null = null;
-        try {
-          title = library.getContent(s.contentId).title;
-        } catch {
-          // removed from the library while playing
-        }
         return {
           ...sessionView(s),
           user: { id: s.userId, username: user?.username ?? null },
-          content: { id: s.contentId, title },
+          content: { id: s.contentId, title: titleOf(library, s.contentId) },
           implicit: s.implicit,
           stale: s.stale,
           last_activity: new Date(s.lastActivity).toISOString(),
@@ -41,9 +36,7 @@ export function adminStreamRoutes(library: Library, auth: Auth, streams: Streams
     .all(methodNotAllowed('GET', 'HEAD'));
   r.route('/api/admin/streams/:sid')
     .delete((req, res) => {
-      const sid = String(req.params.sid);
-      if (!/^[A-Za-z0-9_-]{16,64}$/.test(sid)) throw new ValidationFailed('session_id', 'is not a session id');
-      res.json(sessionView(streams.endByAdmin(sid)));
+      res.json(sessionView(streams.endByAdmin(sessionIdParam(req.params.sid))));
     })
     .all(methodNotAllowed('DELETE'));
   r.route('/api/admin/metrics')

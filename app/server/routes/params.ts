@@ -1,12 +1,20 @@
 /**
  * Validation of path parameters shared by the routes.
  */
-import { ContentNotFound } from '../../model/errors.ts';
+import { ContentNotFound, ValidationFailed } from '../../model/errors.ts';
 
 const CONTENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The shape of a session id (newSessionId makes 22 characters; a little slack for other issuers). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** A content id from the path; an id that could never exist is simply not found. */
 export function contentIdParam(raw: unknown): string {
   if (typeof raw !== 'string' || !CONTENT_ID.test(raw)) throw new ContentNotFound(typeof raw === 'string' ? raw.slice(0, 64) : '');
+  return raw;
+}
+
+/** A session id from a body or path; anything else is a 400 naming `field`. */
+export function sessionIdParam(raw: unknown, field = 'session_id'): string {
+  if (typeof raw !== 'string' || !SESSION_ID.test(raw)) throw new ValidationFailed(field, 'is not a stream session id');
   return raw;
 }

@@ -9,7 +9,8 @@ import type { PlayerState, Qoe, StreamSession, WatchProgress } from '../../model
 import type { Heartbeat, Streams } from '../../stream/index.ts';
 import { principalOf } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
-import { contentIdParam } from './params.ts';
+import { titleOf } from '../views.ts';
+import { contentIdParam, sessionIdParam } from './params.ts';
 
 /** How often the viewer page should heartbeat. */
 export const HEARTBEAT_SECONDS = 15;
@@ -18,12 +19,6 @@ function body(req: Request): Record<string, unknown> {
   const b: unknown = req.body ?? {};
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ValidationFailed('body', 'must be a JSON object');
   return b as Record<string, unknown>;
-}
-
-function sessionIdOf(b: Record<string, unknown>): string {
-  const sid = b.session_id;
-  if (typeof sid !== 'string' || !/^[A-Za-z0-9_-]{16,64}$/.test(sid)) throw new ValidationFailed('session_id', 'must be the id /start returned');
-  return sid;
 }
 
 function optionalSeconds(value: unknown, field: string, max = 1e7): number | undefined {
@@ -97,7 +92,7 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
       const id = contentIdParam(req.params.id);
       const b = body(req);
       const hb: Heartbeat = { position: optionalSeconds(b.position, 'position'), state: parseState(b.state), qoe: parseQoe(b.qoe) };
-      res.json(sessionView(streams.heartbeat(principalOf(res).user.id, id, sessionIdOf(b), hb)));
+      res.json(sessionView(streams.heartbeat(principalOf(res).user.id, id, sessionIdParam(b.session_id), hb)));
     })
     .all(methodNotAllowed('POST'));
 
@@ -106,21 +101,14 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
     .post(express.json({ type: 'text/plain', limit: '4kb' }), (req, res) => {
       const id = contentIdParam(req.params.id);
       const b = body(req);
-      res.json(sessionView(streams.stopStream(principalOf(res).user.id, id, sessionIdOf(b), optionalSeconds(b.position, 'position'))));
+      res.json(sessionView(streams.stopStream(principalOf(res).user.id, id, sessionIdParam(b.session_id), optionalSeconds(b.position, 'position'))));
     })
     .all(methodNotAllowed('POST'));
 
   r.route('/api/progress')
     .get((_req, res) => {
-      const items = streams.listProgress(principalOf(res).user.id).map((p) => {
-        let title: string | null = null;
-        try {
-          title = library.getContent(p.contentId).title;
-        } catch {
-          // the video left the library; its progress stays for when it comes back
-        }
-        return { ...progressView(p.contentId, p), title };
-      });
+      // A video that left the library keeps its progress (title null) for when it comes back.
+      const items = streams.listProgress(principalOf(res).user.id).map((p) => ({ ...progressView(p.contentId, p), title: titleOf(library, p.contentId) }));
       res.json({ items });
     })
     .all(methodNotAllowed('GET', 'HEAD'));

@@ -17,9 +17,7 @@ import { authenticate, bearerSource, cookieSource, principalOf, type CredentialS
 import { methodNotAllowed } from '../error-middleware.ts';
 import { sendVideo } from '../send-video.ts';
 import { streamInfoView } from '../views.ts';
-import { contentIdParam } from './params.ts';
-
-const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+import { contentIdParam, SESSION_ID } from './params.ts';
 
 /** The `?session=` capability as a credential source. */
 export function sessionSource(auth: Auth, streams: Streams): CredentialSource {
