@@ -41,7 +41,7 @@ const REALPATH_TTL_MS = 10_000;
 export function createLibrary(root: string, store: ContentStore, clock: () => number = Date.now): Library {
   let running: Promise<ScanReport> | null = null;
   let realRoot: Promise<string> | null = null;
-  const checked = new Map<string, { readonly relPath: string; readonly real: string; readonly at: number }>();
+  const checked = new Map<string, { readonly real: string; readonly at: number }>();
 
   const getContent = (id: string): Content => {
     const c = store.get(id);
@@ -55,15 +55,17 @@ export function createLibrary(root: string, store: ContentStore, clock: () => nu
     getHands: (id) => getContent(id).hands,
     counts: () => store.counts(),
     async getFilePath(id, opts) {
-      const c = getContent(id);
+      // A fresh check answers without the catalogue query: every scan clears the checks, so a moved or
+      // removed video is never answered from here, and range requests skip a second lookup of the row.
       const hit = opts?.recheck ? undefined : checked.get(id);
-      if (hit && hit.relPath === c.relPath && clock() - hit.at < REALPATH_TTL_MS) return hit.real;
+      if (hit && clock() - hit.at < REALPATH_TTL_MS) return hit.real;
+      const c = getContent(id);
       const full = joinInside(root, c.relPath);
       if (!full) throw new FileUnavailable(id, 'EPATHESCAPE');
       realRoot ??= realpath(root);
       try {
         const real = await realpathInside(await realRoot, full);
-        checked.set(id, { relPath: c.relPath, real, at: clock() });
+        checked.set(id, { real, at: clock() });
         return real;
       } catch (err) {
         checked.delete(id);
