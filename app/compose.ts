@@ -13,7 +13,7 @@ import { PROJECT_ROOT, type Config } from './config/config.ts';
 import { createLibrary, type Library, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
-import { openDatabase } from './persistence/db.ts';
+import { openDatabase, secureDataDir } from './persistence/db.ts';
 import { ProgressStore } from './persistence/progress-store.ts';
 import { SessionStore } from './persistence/session-store.ts';
 import { UserStore } from './persistence/user-store.ts';
@@ -52,6 +52,7 @@ export interface StartOptions {
 export async function startServer(config: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const root = opts.log ?? createLogger(config.logLevel);
   const log = root.child({ service: 'server' });
+  secureDataDir(config.dataDir);
   const db = openDatabase(path.join(config.dataDir, 'wsoptv.db'));
   let server: Server | undefined;
   let streams: Streams | undefined;

@@ -14,7 +14,7 @@ import { loadOrCreateSecret, TokenSigner } from '../auth/tokens.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { DomainError } from '../model/errors.ts';
 import { ROLES, type Role } from '../model/user.ts';
-import { openDatabase } from '../persistence/db.ts';
+import { openDatabase, secureDataDir } from '../persistence/db.ts';
 import { UserStore } from '../persistence/user-store.ts';
 
 const USAGE = `Usage: npm run users -- <command> [server flags such as --data DIR]
@@ -95,6 +95,8 @@ async function main(): Promise<number> {
   let db;
   try {
     const config = loadConfig(args.serverFlags, process.env);
+    // The tool may be the first to open a data folder an older version left readable to everyone.
+    secureDataDir(config.dataDir);
     db = openDatabase(path.join(config.dataDir, 'wsoptv.db'));
     const { secret } = loadOrCreateSecret(config.dataDir);
     const auth = createAuth(new UserStore(db), new TokenSigner(secret, config.tokenTtlSeconds), config);
