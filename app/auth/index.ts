@@ -8,7 +8,6 @@ import {
   AuthUserDisabled,
   AuthUserPending,
   LastAdmin,
-  LoginThrottled,
   UsernameTaken,
   UserNotFound,
   ValidationFailed,
@@ -17,7 +16,7 @@ import { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN, type Role, type User, typ
 import type { UserStore, UserWithHash } from '../persistence/user-store.ts';
 import { hashPassword, randomPassword, verifyPassword } from './passwords.ts';
 import type { Clock } from '../model/clock.ts';
-import { FailureWindow } from './throttle.ts';
+import { LoginThrottle } from './throttle.ts';
 import type { TokenSigner } from './tokens.ts';
 
 /** A successful login. */
@@ -34,7 +33,7 @@ export interface Auth {
   validateToken(token: string): Promise<User | null>;
   /** A new account: a pending viewer until an admin approves it. */
   register(username: string, password: string): Promise<User>;
-  /** Checks the password (throttled per username and per address) and issues a token to an active user. */
+  /** Checks the password (throttled per username-and-address, per username and per address) and issues a token to an active user. */
   login(username: string, password: string, address: string): Promise<LoginResult>;
   /** Creates an account directly (operator CLI, admin). */
   createUser(input: { username: string; password: string; role: Role; status: UserStatus }): Promise<User>;
@@ -90,9 +89,7 @@ let decoyHash: Promise<string> | undefined;
 
 /** Builds the auth module. */
 export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOptions): Auth {
-  const windowMs = opts.loginWindowSeconds * 1000;
-  const byName = new FailureWindow(opts.loginMaxFailures, windowMs, opts.clock);
-  const byAddress = new FailureWindow(opts.loginMaxFailures, windowMs, opts.clock);
+  const throttle = new LoginThrottle(opts.loginMaxFailures, opts.loginWindowSeconds * 1000, opts.clock);
 
   const requireUser = (idOrName: string): UserWithHash => {
     const u = users.get(idOrName) ?? users.getByName(idOrName);
@@ -122,24 +119,20 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
       if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > PASSWORD_MAX) {
         throw new AuthInvalidCredentials();
       }
-      const nameKey = username.toLowerCase();
-      const nameWait = byName.retryAfter(nameKey);
-      const addressWait = byAddress.retryAfter(address);
-      if (nameWait > 0 || addressWait > 0) {
-        throw nameWait >= addressWait ? new LoginThrottled('username', nameWait) : new LoginThrottled('address', addressWait);
-      }
+      throttle.check(username, address);
       const u = users.getByName(username);
       decoyHash ??= hashPassword(randomPassword());
       const ok = await verifyPassword(password, u?.passwordHash ?? (await decoyHash));
       if (!u || !ok) {
-        byName.fail(nameKey);
-        byAddress.fail(address);
+        throttle.failed(username, address);
         throw new AuthInvalidCredentials();
       }
-      byName.reset(nameKey);
       // Status is told only to someone who knows the password.
       if (u.status === 'pending') throw new AuthUserPending();
       if (u.status === 'disabled') throw new AuthUserDisabled();
+      // Only an active account clears the counts: anyone can register a pending one, and its password
+      // must not become a way to wipe an address's failures between rounds of guessing.
+      throttle.succeeded(username, address);
       users.touchLogin(u.id);
       const { token, expiresAt } = await tokens.sign(u.id);
       return { user: publicUser(users.get(u.id)!), token, expiresAt };

@@ -148,11 +148,11 @@ export class Forbidden extends DomainError {
   }
 }
 
-/** Too many failed logins for this username or address. */
+/** Too many failed logins for this username from this address, for this username, or from this address. */
 export class LoginThrottled extends DomainError {
   readonly code = 'AUTH_TOO_MANY_ATTEMPTS';
   override readonly retryAfterSeconds: number;
-  constructor(readonly scope: 'username' | 'address', retryAfterSeconds: number) {
+  constructor(readonly scope: 'username-address' | 'username' | 'address', retryAfterSeconds: number) {
     super(`too many failed logins (${scope})`, { scope, retry_after_seconds: retryAfterSeconds });
     this.retryAfterSeconds = retryAfterSeconds;
   }
