@@ -103,8 +103,12 @@ describe('when a new viewer signs up and is approved', () => {
     assert.equal(res.json().error.code, 'AUTH_USER_DISABLED');
     const login = await ts.request('/api/auth/login', { method: 'POST', body: { username: 'viewer.one', password: 'correct horse' }, as: false });
     assert.equal(login.status, 403);
+    // Re-enabling does not bring the tokens issued before the disable back; a new login works.
     assert.equal((await ts.request(`/api/admin/users/${id}/enable`, { method: 'POST' })).status, 200);
-    assert.equal((await ts.request('/api/auth/me', { as: token })).status, 200);
+    const stale = await ts.request('/api/auth/me', { as: token });
+    assert.equal(stale.status, 401);
+    assert.equal(stale.json().error.code, 'AUTH_INVALID_TOKEN');
+    assert.equal((await ts.request('/api/auth/me', { as: await ts.login('viewer.one', 'correct horse') })).status, 200);
   });
 });
 
@@ -119,6 +123,8 @@ describe('when a request carries a bad or no token', () => {
 
   const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
   const now = (): number => Math.floor(Date.now() / 1000);
+  /** A token with every claim ours carry (a token id and the user's epoch, 0 for a new user), so each case below differs by one flaw. */
+  const jwt = (): SignJWT => new SignJWT({ epoch: 0 }).setJti(`t${Math.random().toString(36).slice(2)}`);
 
   const cases: [string, (ts: TestServer) => Promise<Record<string, string>>][] = [
     ['no credentials at all', async () => ({})],
@@ -127,17 +133,26 @@ describe('when a request carries a bad or no token', () => {
     ['a Basic header', async () => ({ authorization: 'Basic YWRtaW46eA==' })],
     ['a garbage cookie', async () => ({ cookie: 'wsoptv_token=garbage' })],
     ['an expired token', async (ts) => ({
-      authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setIssuedAt(now() - 7200).setExpirationTime(now() - 3600).sign(await secretOf(ts))}`,
+      authorization: `Bearer ${await jwt().setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setIssuedAt(now() - 7200).setExpirationTime(now() - 3600).sign(await secretOf(ts))}`,
     })],
-    ['an alg:none token', async () => ({ authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: adminId, iss: 'wsoptv', exp: now() + 3600 })}.` })],
+    ['an alg:none token', async () => ({ authorization: `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: adminId, iss: 'wsoptv', exp: now() + 3600, jti: 'none1', epoch: 0 })}.` })],
     ['a token signed with another secret', async () => ({
-      authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(new TextEncoder().encode('another-secret-that-is-long-enough-0123456789'))}`,
+      authorization: `Bearer ${await jwt().setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(new TextEncoder().encode('another-secret-that-is-long-enough-0123456789'))}`,
     })],
     ['a token signed with our secret but HS512', async (ts) => ({
-      authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
+      authorization: `Bearer ${await jwt().setProtectedHeader({ alg: 'HS512' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
     })],
     ['a valid signature for a user that does not exist', async (ts) => ({
-      authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('u_nobody').setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
+      authorization: `Bearer ${await jwt().setProtectedHeader({ alg: 'HS256' }).setSubject('u_nobody').setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
+    })],
+    ['our token without a token id (as made before logout could revoke one)', async (ts) => ({
+      authorization: `Bearer ${await new SignJWT({ epoch: 0 }).setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
+    })],
+    ['our token without an epoch', async (ts) => ({
+      authorization: `Bearer ${await new SignJWT({}).setJti('noepoch').setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
+    })],
+    ['our token with another epoch than the user’s', async (ts) => ({
+      authorization: `Bearer ${await new SignJWT({ epoch: 1 }).setJti('epoch1').setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts))}`,
     })],
   ];
   for (const [name, headersFor] of cases) {
@@ -152,7 +167,7 @@ describe('when a request carries a bad or no token', () => {
   }
 
   it('our own HS256 token with the same claims is accepted (the cases above fail for their flaw alone)', async () => {
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts));
+    const token = await jwt().setProtectedHeader({ alg: 'HS256' }).setSubject(adminId).setIssuer('wsoptv').setExpirationTime(now() + 3600).sign(await secretOf(ts));
     assert.equal((await ts.request('/api/auth/me', { as: token })).status, 200);
   });
 

@@ -29,8 +29,14 @@ export interface LoginResult {
 
 /** What other modules may ask of auth. */
 export interface Auth {
-  /** The user a valid token belongs to (whatever their status), or null. */
+  /**
+   * The user a valid token belongs to, or null. Valid: signed by us, unexpired, not logged out, and of the
+   * user's current token epoch (a disabled user's older tokens still name the user, so the guard can say
+   * "disabled"; once re-enabled they are null).
+   */
   validateToken(token: string): Promise<User | null>;
+  /** Logout: revokes one token for good (kept in the database until it expires); anything not a valid token of ours is ignored. */
+  revokeToken(token: string): Promise<void>;
   /** A new account: a pending viewer until an admin approves it. */
   register(username: string, password: string): Promise<User>;
   /** Checks the password (throttled per username-and-address, per username and per address) and issues a token to an active user. */
@@ -43,9 +49,9 @@ export interface Auth {
   findUser(idOrName: string): User;
   /** Every user. */
   listUsers(): User[];
-  /** Sets status and/or role; refuses to leave no active admin. */
+  /** Sets status and/or role; refuses to leave no active admin. Disabling revokes every token the user holds. */
   updateUser(id: string, change: { status?: UserStatus; role?: Role }): User;
-  /** Replaces a user's password. */
+  /** Replaces a user's password and revokes every token the user holds. */
   setPassword(id: string, password: string): Promise<void>;
   /** When no admin account exists (first run), creates `admin`; returns the generated password when one was made up. */
   ensureFirstAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword: string | undefined }>;
@@ -90,6 +96,9 @@ let decoyHash: Promise<string> | undefined;
 /** Builds the auth module. */
 export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOptions): Auth {
   const throttle = new LoginThrottle(opts.loginMaxFailures, opts.loginWindowSeconds * 1000, opts.clock);
+  const revoked = users.revokedTokens;
+  // Rows of tokens that expired while no one logged out would otherwise wait for the next logout.
+  revoked.prune();
 
   const requireUser = (idOrName: string): UserWithHash => {
     const u = users.get(idOrName) ?? users.getByName(idOrName);
@@ -108,9 +117,21 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
 
   return {
     async validateToken(token) {
-      const id = await tokens.verify(token);
-      const u = id === null ? undefined : users.get(id);
-      return u ? publicUser(u) : null;
+      const claims = await tokens.verify(token);
+      if (claims === null) return null;
+      // Both checks read the database (two primary-key lookups), never a cache: the users CLI is another
+      // process writing the same file, and its disable must hold here on the next request.
+      const u = users.get(claims.sub);
+      if (!u || revoked.isRevoked(claims.jti)) return null;
+      if (claims.epoch !== u.tokenEpoch) return u.status === 'disabled' ? publicUser(u) : null;
+      return publicUser(u);
+    },
+
+    async revokeToken(token) {
+      const claims = await tokens.verify(token);
+      if (claims === null) return;
+      revoked.revoke(claims.jti, claims.exp);
+      tokens.forget(token);
     },
 
     register: (username, password) => createUser({ username, password, role: 'viewer', status: 'pending' }),
@@ -134,7 +155,8 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
       // must not become a way to wipe an address's failures between rounds of guessing.
       throttle.succeeded(username, address);
       users.touchLogin(u.id);
-      const { token, expiresAt } = await tokens.sign(u.id);
+      // Signed at the epoch just read: should a disable land in between, the token is born stale.
+      const { token, expiresAt } = await tokens.sign(u.id, u.tokenEpoch);
       return { user: publicUser(users.get(u.id)!), token, expiresAt };
     },
 
@@ -147,7 +169,8 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
     listUsers: () => users.list().map(publicUser),
 
     updateUser(id, change) {
-      const result = users.update(requireUser(id).id, change);
+      // Disabling bumps the token epoch, so re-enabling later does not bring the old tokens back.
+      const result = users.update(requireUser(id).id, { ...change, revokeTokens: change.status === 'disabled' });
       if (result === 'last-admin') throw new LastAdmin();
       if (result === 'missing') throw new UserNotFound(id);
       return publicUser(users.get(requireUser(id).id)!);
@@ -156,7 +179,9 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
     async setPassword(id, password) {
       validatePassword(password);
       const u = requireUser(id);
-      users.setPasswordHash(u.id, await hashPassword(password));
+      // A password change ends every token issued under the old one (a stolen token dies with it); the
+      // user, like everyone else, logs in again with the new password.
+      users.setPasswordHash(u.id, await hashPassword(password), true);
     },
 
     async ensureFirstAdmin(password) {

@@ -30,48 +30,78 @@ export function loadOrCreateSecret(dataDir: string): { secret: Uint8Array; creat
 
 /** Verified tokens remembered, so a player's many range requests cost one HMAC check, not one each. */
 const VERIFIED_CACHE_SIZE = 2048;
+/** Name of the claim carrying the user's token epoch (see UserStore). */
+const EPOCH_CLAIM = 'epoch';
+
+/** What a valid token of ours says. */
+export interface TokenClaims {
+  /** The user id. */
+  readonly sub: string;
+  /** Expiry, seconds since the epoch. */
+  readonly exp: number;
+  /** The user's token epoch when it was issued; valid only while the user's epoch still equals it. */
+  readonly epoch: number;
+  /** The token's own id, by which logout revokes it. */
+  readonly jti: string;
+}
 
 /** Signs and verifies tokens with one secret. */
 export class TokenSigner {
   /**
-   * token → (user id, expiry). jose checks HMACs through WebCrypto, which runs on libuv's thread pool:
+   * token → its claims. jose checks HMACs through WebCrypto, which runs on libuv's thread pool:
    * under load a check queued behind a hundred file reads and added tens of ms to a seek. Only good
-   * tokens are kept, until their own expiry; a user's status is still read on every request.
+   * tokens are kept, until their own expiry. What can change after signing (the user's status and epoch,
+   * a logout) is not cached here: the auth module reads it from the database on every request.
    */
-  private readonly verified = new Map<string, { readonly sub: string; readonly exp: number }>();
+  private readonly verified = new Map<string, TokenClaims>();
 
   constructor(private readonly secret: Uint8Array, private readonly ttlSeconds: number) {}
 
-  /** A token for a user id; returns it with its expiry (seconds since the epoch). */
-  async sign(userId: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<{ token: string; expiresAt: number }> {
+  /** A token for a user id at the user's current token epoch; returns it with its expiry (seconds since the epoch) and id. */
+  async sign(userId: string, epoch: number, nowSeconds = Math.floor(Date.now() / 1000)): Promise<{ token: string; expiresAt: number; jti: string }> {
     const expiresAt = nowSeconds + this.ttlSeconds;
-    const token = await new SignJWT({})
+    const jti = randomBytes(16).toString('base64url');
+    const token = await new SignJWT({ [EPOCH_CLAIM]: epoch })
       .setProtectedHeader({ alg: ALG, typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(ISSUER)
+      .setJti(jti)
       .setIssuedAt(nowSeconds)
       .setExpirationTime(expiresAt)
       .sign(this.secret);
-    return { token, expiresAt };
+    return { token, expiresAt, jti };
   }
 
-  /** The user id inside a valid, unexpired token of ours; null for anything else. */
-  async verify(token: string, nowSeconds = Date.now() / 1000): Promise<string | null> {
+  /**
+   * The claims of a valid, unexpired token of ours; null for anything else, including a token without an
+   * id or an epoch (made before tokens could be revoked: it could never be logged out, so it is refused).
+   */
+  async verify(token: string, nowSeconds = Date.now() / 1000): Promise<TokenClaims | null> {
     if (token.length > 4096) return null;
     const hit = this.verified.get(token);
     if (hit) {
-      if (hit.exp > nowSeconds) return hit.sub;
+      if (hit.exp > nowSeconds) return hit;
       this.verified.delete(token);
       return null;
     }
     try {
-      const { payload } = await jwtVerify(token, this.secret, { algorithms: [ALG], issuer: ISSUER });
-      if (typeof payload.sub !== 'string' || payload.sub === '' || typeof payload.exp !== 'number') return null;
+      const { payload } = await jwtVerify(token, this.secret, { algorithms: [ALG], issuer: ISSUER, currentDate: new Date(nowSeconds * 1000) });
+      const { sub, exp, jti } = payload;
+      const epoch = payload[EPOCH_CLAIM];
+      if (typeof sub !== 'string' || sub === '' || typeof exp !== 'number') return null;
+      if (typeof jti !== 'string' || jti === '' || jti.length > 64) return null;
+      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) return null;
+      const claims: TokenClaims = { sub, exp, epoch, jti };
       if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { sub: payload.sub, exp: payload.exp });
-      return payload.sub;
+      this.verified.set(token, claims);
+      return claims;
     } catch {
       return null;
     }
+  }
+
+  /** Drops a token from the verified cache (after logout: its row in the database is what refuses it). */
+  forget(token: string): void {
+    this.verified.delete(token);
   }
 }

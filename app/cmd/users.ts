@@ -7,6 +7,9 @@
  *   approve NAME | enable NAME | disable NAME
  *   role NAME admin|viewer
  *   passwd NAME --password P
+ *
+ * `disable` and `passwd` go through the auth service like the HTTP routes, so they revoke the user's
+ * tokens; a running server sees that on its next request, as it reads the epoch from the same database.
  */
 import path from 'node:path';
 import { createAuth, type Auth } from '../auth/index.ts';

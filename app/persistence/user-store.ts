@@ -1,8 +1,10 @@
 /**
  * SQL for accounts. Usernames are unique without regard to case (`username_key` is the lower-cased name).
+ * Each user has a `token_epoch`, carried in every token issued to them: bumping it ends all their tokens.
  */
 import type { Role, User, UserStatus } from '../model/user.ts';
 import type { Db } from './db.ts';
+import { RevokedTokenStore } from './token-store.ts';
 
 interface UserRow {
   id: string;
@@ -14,11 +16,14 @@ interface UserRow {
   created_at: string;
   updated_at: string;
   last_login_at: string | null;
+  token_epoch: number;
 }
 
 /** A user with the hash, for the auth module only. */
 export interface UserWithHash extends User {
   readonly passwordHash: string;
+  /** Tokens carrying another epoch are no longer valid. */
+  readonly tokenEpoch: number;
 }
 
 function toUser(r: UserRow): UserWithHash {
@@ -31,6 +36,7 @@ function toUser(r: UserRow): UserWithHash {
     updatedAt: r.updated_at,
     lastLoginAt: r.last_login_at,
     passwordHash: r.password_hash,
+    tokenEpoch: r.token_epoch,
   };
 }
 
@@ -46,8 +52,15 @@ export class UserStore {
   private readonly setHashStmt;
   private readonly loginStmt;
   private readonly countStmt;
+  private readonly bumpEpochStmt;
+  /**
+   * Tokens revoked one by one. Opened on the same handle and handed out with the users, so the auth
+   * module gets every account table from the one store it is built with.
+   */
+  readonly revokedTokens: RevokedTokenStore;
 
   constructor(private readonly db: Db) {
+    this.revokedTokens = new RevokedTokenStore(db);
     this.byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
     this.byKey = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username_key = ?');
     this.all = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY username_key');
@@ -59,6 +72,7 @@ export class UserStore {
     this.setHashStmt = db.prepare<[string, string, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?');
     this.loginStmt = db.prepare<[string, string]>('UPDATE users SET last_login_at = ? WHERE id = ?');
     this.countStmt = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'");
+    this.bumpEpochStmt = db.prepare<[string]>('UPDATE users SET token_epoch = token_epoch + 1 WHERE id = ?');
   }
 
   /** One user by id. */
@@ -95,15 +109,20 @@ export class UserStore {
   }
 
   /**
-   * Changes status or role in a transaction that refuses to leave no active admin.
-   * Returns 'ok', 'missing' or 'last-admin'.
+   * Changes status or role (and with `revokeTokens`, bumps the token epoch) in a transaction that refuses
+   * to leave no active admin. Returns 'ok', 'missing' or 'last-admin'.
    */
-  update(id: string, change: { status?: UserStatus; role?: Role }, now = new Date().toISOString()): 'ok' | 'missing' | 'last-admin' {
+  update(
+    id: string,
+    change: { status?: UserStatus; role?: Role; revokeTokens?: boolean },
+    now = new Date().toISOString(),
+  ): 'ok' | 'missing' | 'last-admin' {
     const tx = this.db.transaction((): 'ok' | 'missing' => {
       if (!this.byId.get(id)) return 'missing';
       const adminsBefore = this.activeAdmins.get()?.n ?? 0;
       if (change.status !== undefined) this.setStatusStmt.run(change.status, now, id);
       if (change.role !== undefined) this.setRoleStmt.run(change.role, now, id);
+      if (change.revokeTokens === true) this.bumpEpochStmt.run(id);
       // Throwing rolls the transaction back, so the check and the write are one atomic step.
       if (adminsBefore > 0 && (this.activeAdmins.get()?.n ?? 0) === 0) throw new LastAdminRollback();
       return 'ok';
@@ -116,9 +135,13 @@ export class UserStore {
     }
   }
 
-  /** Replaces a password hash. */
-  setPasswordHash(id: string, hash: string, now = new Date().toISOString()): boolean {
-    return this.setHashStmt.run(hash, now, id).changes > 0;
+  /** Replaces a password hash; with `revokeTokens`, bumps the token epoch in the same transaction. */
+  setPasswordHash(id: string, hash: string, revokeTokens: boolean, now = new Date().toISOString()): boolean {
+    return this.db.transaction(() => {
+      const changed = this.setHashStmt.run(hash, now, id).changes > 0;
+      if (changed && revokeTokens) this.bumpEpochStmt.run(id);
+      return changed;
+    })();
   }
 
   /** Records a successful login. */

@@ -94,4 +94,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX progress_recent ON progress (user_id, updated_at);
     `,
   },
+  {
+    version: 4,
+    name: 'token revocation',
+    // token_epoch is carried in every token; bumping it ends all of a user's tokens at once (disable,
+    // password change). revoked_tokens holds single tokens ended by logout, until they expire anyway.
+    sql: `
+      ALTER TABLE users ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE revoked_tokens (
+        jti        TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
+    `,
+  },
 ];

@@ -1,12 +1,12 @@
 /**
  * Accounts over HTTP: register, login, logout, me (`/api/auth/*`) and the admin's user management
- * (`/api/admin/users/*`).
+ * (`/api/admin/users/*`). Logout revokes the token it is sent with; disabling a user revokes all of theirs.
  */
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Auth } from '../../auth/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
 import { ROLES, type Role, type User } from '../../model/user.ts';
-import { principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
+import { parseCookies, principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 
 /** A user as the API shows it. */
@@ -49,7 +49,12 @@ export function publicAuthRoutes(auth: Auth): Router {
     })
     .all(methodNotAllowed('POST'));
   r.route('/api/auth/logout')
-    .post((_req, res) => {
+    .post(async (req, res) => {
+      // Both credentials the request carries are revoked: the cookie is being cleared anyway, and a
+      // copy of it left valid would outlive the logout. No token, or a bad one, is still a 204.
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+      const cookie = parseCookies(req.headers.cookie).get(TOKEN_COOKIE);
+      for (const token of new Set([bearer, cookie])) if (token) await auth.revokeToken(token);
       setTokenCookie(res, '', 0);
       res.status(204).end();
     })
