@@ -2,9 +2,10 @@
  * The server's configuration: one typed object, built and validated once at start-up from command-line
  * flags and environment variables (a flag wins). Nothing else in the server reads `process.env`.
  */
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isInside } from '../library/paths.ts';
 
 /** Everything the server needs to know before it starts. */
 export interface Config {
@@ -122,6 +123,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
 
   const cacheDir = path.resolve(cwd, raw('cache') ?? path.join(dataDir, 'ssd-cache'));
   requireWritableDir(cacheDir, label('cache'));
+  // The data folder holds the token secret and the database: inside a served root, a link or a crafted
+  // path would be one step from serving them. Compared by real paths, so a symlinked alias counts too.
+  const realData = realpathSync(dataDir);
+  if (isInside(realpathSync(libraryRoot), realData)) throw new ConfigError(label('data'), `folder ${dataDir} lies inside the library (${label('library')}), which is served; keep it outside`);
+  if (isInside(realpathSync(cacheDir), realData)) throw new ConfigError(label('data'), `folder ${dataDir} lies inside the cache folder (${label('cache')}), which is served; keep it outside`);
 
   const port = parseIntSetting(raw('port') ?? '8000', label('port'), 0, 65535);
   const host = raw('host') ?? '0.0.0.0';

@@ -6,10 +6,20 @@ import { realpath } from 'node:fs/promises';
 import type { CatalogueCounts, Content, Hand } from '../model/content.ts';
 import { ContentNotFound, FileUnavailable } from '../model/errors.ts';
 import type { ContentStore } from '../persistence/content-store.ts';
-import { joinInside, realpathInside } from './paths.ts';
+import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
+export { openInside, type OpenedFile } from './safe-open.ts';
+
+/** Where a video's bytes are: a path inside the library and the real root the opened file must lie in. */
+export interface FileLocation {
+  /** The catalogued path joined to the library root; where it leads is checked on the open handle. */
+  readonly path: string;
+  /** The library root's real path, for `openInside`. */
+  readonly root: string;
+  readonly mimeType: string;
+}
 
 /** What other modules may ask of the catalogue. */
 export interface Library {
@@ -18,10 +28,11 @@ export interface Library {
   /** Every video, ordered by title. */
   list(): Content[];
   /**
-   * The video's real path, checked to lie inside the library; throws ContentNotFound or FileUnavailable.
-   * A check up to a few seconds old is reused unless `recheck` asks for a fresh one.
+   * Where a video's file is, from one small catalogue lookup and no file-system call; throws
+   * ContentNotFound, or FileUnavailable when the library root cannot be resolved (an unmounted NAS).
+   * Open it only with `openInside(location.root, location.path)`.
    */
-  getFilePath(id: string, opts?: { readonly recheck?: boolean }): Promise<string>;
+  getFilePath(id: string): Promise<FileLocation>;
   /** The video's hands, ordered by start. */
   getHands(id: string): readonly Hand[];
   /** Totals for health and the console. */
@@ -30,18 +41,10 @@ export interface Library {
   scan(): Promise<ScanReport>;
 }
 
-/**
- * How long a checked real path is trusted. Resolving symlinks costs a thread-pool round trip per path
- * component, on every range request of every player; the check guards against a link that leads out of
- * the library, which a few seconds of reuse does not weaken (the file is opened by path afterwards anyway).
- */
-const REALPATH_TTL_MS = 10_000;
-
 /** Builds the library module over a catalogue store. */
-export function createLibrary(root: string, store: ContentStore, clock: () => number = Date.now): Library {
+export function createLibrary(root: string, store: ContentStore): Library {
   let running: Promise<ScanReport> | null = null;
   let realRoot: Promise<string> | null = null;
-  const checked = new Map<string, { readonly real: string; readonly at: number }>();
 
   const getContent = (id: string): Content => {
     const c = store.get(id);
@@ -54,29 +57,23 @@ export function createLibrary(root: string, store: ContentStore, clock: () => nu
     list: () => store.list(),
     getHands: (id) => getContent(id).hands,
     counts: () => store.counts(),
-    async getFilePath(id, opts) {
-      // A fresh check answers without the catalogue query: every scan clears the checks, so a moved or
-      // removed video is never answered from here, and range requests skip a second lookup of the row.
-      const hit = opts?.recheck ? undefined : checked.get(id);
-      if (hit && clock() - hit.at < REALPATH_TTL_MS) return hit.real;
-      const c = getContent(id);
-      const full = joinInside(root, c.relPath);
+    async getFilePath(id) {
+      const row = store.locate(id);
+      if (!row) throw new ContentNotFound(id);
+      const full = joinInside(root, row.relPath);
       if (!full) throw new FileUnavailable(id, 'EPATHESCAPE');
       realRoot ??= realpath(root);
       try {
-        const real = await realpathInside(await realRoot, full);
-        checked.set(id, { real, at: clock() });
-        return real;
+        return { path: full, root: await realRoot, mimeType: row.mimeType };
       } catch (err) {
-        checked.delete(id);
-        realRoot = null; // the root itself may have gone (an unmounted NAS); look it up again next time
+        realRoot = null; // the root itself has gone (an unmounted NAS): look it up again next time
         throw new FileUnavailable(id, (err as NodeJS.ErrnoException).code ?? 'EIO');
       }
     },
     scan() {
       running ??= scanLibrary(root, store).finally(() => {
         running = null;
-        checked.clear();
+        realRoot = null;
       });
       return running;
     },

@@ -83,6 +83,7 @@ function toContent(r: ContentRow): StoredContent {
 export class ContentStore {
   private readonly byId;
   private readonly byPath;
+  private readonly locateStmt;
   private readonly all;
   private readonly insert;
   private readonly update;
@@ -92,6 +93,7 @@ export class ContentStore {
   constructor(private readonly db: Db) {
     this.byId = db.prepare<[string], ContentRow>('SELECT * FROM contents WHERE id = ?');
     this.byPath = db.prepare<[string], ContentRow>('SELECT * FROM contents WHERE rel_path = ?');
+    this.locateStmt = db.prepare<[string], { rel_path: string; mime_type: string }>('SELECT rel_path, mime_type FROM contents WHERE id = ?');
     this.all = db.prepare<[], ContentRow>('SELECT * FROM contents ORDER BY title COLLATE NOCASE, rel_path');
     const cols = `rel_path = @relPath, title = @title, size = @size, mtime_ms = @mtimeMs, mime_type = @mimeType,
       container = @container, duration_s = @duration, video_codec = @videoCodec, audio_codec = @audioCodec,
@@ -117,6 +119,12 @@ export class ContentStore {
   get(id: string): StoredContent | undefined {
     const r = this.byId.get(id);
     return r && toContent(r);
+  }
+
+  /** Where a video's file is and its type, without reading (or parsing) the rest of its row: range requests ask this. */
+  locate(id: string): { readonly relPath: string; readonly mimeType: string } | undefined {
+    const r = this.locateStmt.get(id);
+    return r && { relPath: r.rel_path, mimeType: r.mime_type };
   }
 
   /** The video catalogued at that library-relative path, or undefined. */

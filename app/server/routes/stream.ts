@@ -12,7 +12,7 @@ import type { Auth } from '../../auth/index.ts';
 import type { Cache } from '../../cache/index.ts';
 import type { Library } from '../../library/index.ts';
 import { DomainError } from '../../model/errors.ts';
-import type { Streams } from '../../stream/index.ts';
+import type { RangeTicket, Streams } from '../../stream/index.ts';
 import { authenticate, bearerSource, cookieSource, principalOf, type CredentialSource } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { sendVideo } from '../send-video.ts';
@@ -43,28 +43,34 @@ export function streamBytesRoutes(library: Library, cache: Cache, streams: Strea
   const r = Router();
   r.route('/api/stream/:id')
     .get(streamGuard(auth, streams), async (req, res) => {
+      if (res.destroyed) return; // the client hung up while the guard ran: nothing to admit, nothing to open
       const id = contentIdParam(req.params.id);
       const p = principalOf(res);
-      const content = library.getContent(id);
       const t0 = performance.now();
-      let ticket;
+      const file = await cache.getStreamPath(id).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, p.sessionId ?? null);
+        throw err;
+      });
+      let ticket: RangeTicket | undefined;
       try {
-        const { path, source } = await cache.getStreamPath(id);
-        // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
-        ticket = p.sessionId ? streams.rangeBySession(p.sessionId, id, source) : streams.rangeByUser(p.user.id, id, source);
-        const t = ticket;
-        await sendVideo(req, res, id, path, content.mimeType, {
-          onBytes: (n) => t.addBytes(n),
+        await sendVideo(req, res, id, file, {
+          // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
+          admit: () => {
+            const t = p.sessionId ? streams.rangeBySession(p.sessionId, id, file.source) : streams.rangeByUser(p.user.id, id, file.source);
+            ticket = t;
+            // If the session ends (an admin, a disabled user) while this response runs, cut it at once.
+            t.onCut(() => res.destroy());
+          },
+          onBytes: (n) => ticket?.addBytes(n),
           onDone: (o) => {
-            t.done();
+            ticket?.done();
             log.debug(
-              { action: 'stream_request', content_id: id, session_id: t.sessionId, source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
+              { action: 'stream_request', content_id: id, session_id: ticket?.sessionId ?? p.sessionId ?? null, source: file.source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
               'stream request',
             );
           },
         });
       } catch (err) {
-        ticket?.done();
         if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, ticket?.sessionId ?? p.sessionId ?? null);
         throw err;
       }

@@ -1,0 +1,78 @@
+/**
+ * Opens a file to serve and proves, on the open handle itself, that it is a regular file whose real
+ * location lies inside a served root. A check of the path made before the open proves nothing: the
+ * library is a share other hosts can write to, and a catalogued file swapped for a symlink between the
+ * check and the open would serve whatever the server can read (its token secret, its database).
+ *
+ * On Linux the handle's own location is read from /proc/self/fd (the kernel's answer for the open
+ * file, not for a name that may have changed since). Elsewhere the path is resolved after the open and
+ * the resolved file's device and inode must be the handle's: a swap at any moment makes them differ.
+ */
+import { constants, type Stats } from 'node:fs';
+import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { isInside } from './paths.ts';
+
+/** An open file that passed the check; the caller closes `fh`. */
+export interface OpenedFile {
+  readonly fh: FileHandle;
+  /** Stats of the open handle: size and mtime describe the bytes that will be read. */
+  readonly stats: Stats;
+}
+
+/**
+ * O_NONBLOCK so that a FIFO or device swapped in for a video cannot park a thread-pool thread in open(2)
+ * (it has no effect on regular files); O_NOCTTY so that a terminal never becomes ours. Symlinks are
+ * followed on purpose: links that stay inside the library are catalogued and served (the scanner
+ * follows them), and where a link leads is judged on the handle below.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOCTTY ?? 0);
+
+/** The errno-style code of a refusal; fsErrorToDomain turns every code into "file unavailable". */
+function refusal(code: 'EPATHESCAPE' | 'ENOTREG' | 'ECHANGED', message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+let procFdWorks = process.platform === 'linux';
+
+/** Where the open handle really lives, or undefined when the platform cannot say from the handle. */
+async function locationOfHandle(fh: FileHandle): Promise<string | undefined> {
+  if (!procFdWorks) return undefined;
+  try {
+    const p = await readlink(`/proc/self/fd/${fh.fd}`);
+    // A file removed after the open keeps its old name with this suffix; it is still that file.
+    return p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
+  } catch {
+    procFdWorks = false; // no /proc mounted (a container without it): use the portable check from now on
+    return undefined;
+  }
+}
+
+/**
+ * Opens `full` for reading when the handle is a regular file under `realRoot` (the root's own real
+ * path). Rejects with the file-system error, or with EPATHESCAPE, ENOTREG or ECHANGED; the handle is
+ * closed on every rejection.
+ */
+export async function openInside(realRoot: string, full: string): Promise<OpenedFile> {
+  const fh = await open(full, OPEN_FLAGS);
+  try {
+    const [stats, where] = await Promise.all([fh.stat(), locationOfHandle(fh)]);
+    if (!stats.isFile()) throw refusal('ENOTREG', 'not a regular file');
+    if (where !== undefined) {
+      if (!isInside(realRoot, where)) throw refusal('EPATHESCAPE', 'file lies outside its root');
+    } else {
+      const real = await realpath(full);
+      if (!isInside(realRoot, real)) throw refusal('EPATHESCAPE', 'file lies outside its root');
+      const named = await stat(real);
+      if (named.ino !== stats.ino || named.dev !== stats.dev) throw refusal('ECHANGED', 'file changed while it was opened');
+    }
+    return { fh, stats };
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Test hook: forces the portable check, as on a platform without /proc. */
+export function usePortableCheckForTests(on: boolean): void {
+  procFdWorks = !on && process.platform === 'linux';
+}
