@@ -17,10 +17,14 @@ import { openDatabase, secureDataDir } from './persistence/db.ts';
 import { ProgressStore } from './persistence/progress-store.ts';
 import { SessionStore } from './persistence/session-store.ts';
 import { UserStore } from './persistence/user-store.ts';
+import { externalChanges } from './persistence/change-signal.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import { createStreams, type Streams } from './stream/index.ts';
 import { createHttpApp } from './server/app.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
+
+/** How often the server looks for account changes made by another process. */
+const ACCOUNT_WATCH_MS = 500;
 
 /** A running server. */
 export interface RunningServer {
@@ -56,6 +60,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   const db = openDatabase(path.join(config.dataDir, 'wsoptv.db'));
   let server: Server | undefined;
   let streams: Streams | undefined;
+  let accountWatch: NodeJS.Timeout | undefined;
   try {
     const library = createLibrary(config.libraryRoot, new ContentStore(db));
     const firstScan = await library.scan();
@@ -79,6 +84,18 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       },
       log: root.child({ service: 'stream' }),
     });
+    // One rule for every way an account changes: a user who is not active holds no stream. Changes made
+    // here apply at once; those made by another process (the users CLI) are noticed within a second.
+    const enforceAccounts = (): void => {
+      const ended = liveStreams.endSessionsOfInactiveUsers((id) => auth.getUser(id)?.status === 'active');
+      if (ended > 0) log.info({ action: 'sessions_ended_for_accounts', count: ended }, 'ended the streams of users who are no longer active');
+    };
+    const liveStreams = streams;
+    const changed = externalChanges(db);
+    accountWatch = setInterval(() => {
+      if (changed()) enforceAccounts();
+    }, ACCOUNT_WATCH_MS);
+    accountWatch.unref();
     const app = createHttpApp({
       library,
       cache,
@@ -88,12 +105,13 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       version: VERSION,
       webRoot: path.join(PROJECT_ROOT, 'renderer'),
       corsOrigins: config.corsOrigins,
+      onAccountsChanged: enforceAccounts,
     });
     server = await listen(app, config.port, config.host);
     const port = boundPort(server);
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const running = server;
-    const liveStreams = streams;
+    const watch = accountWatch;
     let closing: Promise<void> | undefined;
     return {
       port,
@@ -105,12 +123,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
+        clearInterval(watch);
         liveStreams.close();
         closing ??= closeGracefully(running, graceMs).finally(() => db.close());
         return closing;
       },
     };
   } catch (err) {
+    clearInterval(accountWatch);
     streams?.close();
     server?.close();
     db.close();

@@ -11,6 +11,7 @@ import type { Streams } from '../stream/index.ts';
 import { authenticate, bearerSource, cookieSource } from './auth-guard.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { cors, securityHeaders } from './headers.ts';
+import { sameOriginGuard } from './same-origin.ts';
 import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   /** Folder of the static web UIs (renderer/). */
   readonly webRoot: string;
   readonly corsOrigins: readonly string[];
+  /** Applies account changes to live streams (a disabled user's sessions end); called after each change made here. */
+  readonly onAccountsChanged: () => void;
 }
 
 /** Builds the Express application. */
@@ -40,6 +43,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders);
   app.use(cors(deps.corsOrigins));
+  // Before any route acts: a state-changing request must come from this server's own pages (CSRF).
+  app.use('/api', sameOriginGuard(deps.corsOrigins));
   // Only requests that can carry a body pay for the JSON parser: range requests are the hot path.
   const json = express.json({ limit: '64kb' });
   app.use('/api', (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)));
@@ -54,7 +59,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   // Everything else under /api needs an active user: a Bearer token or the login cookie.
   app.use('/api', authenticate([bearerSource(auth), cookieSource(auth)]));
-  app.use(userRoutes(auth, (userId) => streams.endAllOf(userId)));
+  app.use(userRoutes(auth, () => deps.onAccountsChanged()));
   app.use(contentRoutes(library));
   app.use(streamInfoRoutes(library, cache));
   app.use(sessionRoutes(library, streams));

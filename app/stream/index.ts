@@ -30,6 +30,11 @@ export interface Streams {
   endByAdmin(sessionId: string): StreamSession;
   /** Ends every session of a user (disabled). */
   endAllOf(userId: string): number;
+  /**
+   * Ends, with reason user_disabled, every session whose user `isActive` rejects. The one rule behind
+   * "disabling a user ends their streams", whether the disable came over HTTP or from the users CLI.
+   */
+  endSessionsOfInactiveUsers(isActive: (userId: string) => boolean): number;
   /** The user a session id belongs to, or undefined for an id never issued. */
   ownerOf(sessionId: string): string | undefined;
   /** Admits a range request made with a session id. */
@@ -78,7 +83,9 @@ export function createStreams(deps: StreamDeps): Streams {
     progress.update(s.userId, s.contentId, Math.min(s.position, duration), duration);
   };
   const withBytes = (t: RangeTicket, source: StreamSource): RangeTicket => ({
-    ...t,
+    sessionId: t.sessionId,
+    onCut: t.onCut,
+    done: t.done,
     addBytes(n) {
       t.addBytes(n);
       metrics.countBytes(source, n);
@@ -107,6 +114,7 @@ export function createStreams(deps: StreamDeps): Streams {
     },
     endByAdmin: (sessionId) => manager.endByAdmin(sessionId),
     endAllOf: (userId) => manager.endAllOf(userId, 'user_disabled'),
+    endSessionsOfInactiveUsers: (isActive) => manager.endUnless(isActive, 'user_disabled'),
     ownerOf: (sessionId) => manager.ownerOf(sessionId),
     rangeBySession: (sessionId, contentId, source) => withBytes(manager.rangeBySession(sessionId, contentId), source),
     rangeByUser: (userId, contentId, source) => withBytes(manager.rangeByUser(userId, contentId, source), source),

@@ -40,6 +40,8 @@ interface Live {
   qoe: Qoe;
   /** Responses being written now: a long single GET (VLC, curl) keeps its session alive. */
   inflight: number;
+  /** How to cut each of those responses: an ended session stops sending at once, not at its next request. */
+  readonly cuts: Set<() => void>;
   readonly rate: RateMeter;
 }
 
@@ -61,6 +63,8 @@ export interface RangeTicket {
   readonly sessionId: string;
   /** Counts bytes the socket accepted. */
   addBytes(n: number): void;
+  /** Registers how to cut this response; the session calls it if it ends while the response runs. */
+  onCut(cut: () => void): void;
   /** Called once when the response is over. */
   done(): void;
 }
@@ -115,6 +119,7 @@ export class SessionManager {
       bytes: 0,
       qoe: {},
       inflight: 0,
+      cuts: new Set(),
       rate: new RateMeter(),
     };
     this.live.set(s.sessionId, s);
@@ -167,6 +172,14 @@ export class SessionManager {
     const mine = [...this.live.values()].filter((s) => s.userId === userId);
     for (const s of mine) this.finish(s, reason);
     return mine.length;
+  }
+
+  /** Ends the sessions of every user `isActive` rejects; returns how many ended. */
+  endUnless(isActive: (userId: string) => boolean, reason: EndReason): number {
+    const users = new Set([...this.live.values()].map((s) => s.userId));
+    let ended = 0;
+    for (const u of users) if (!isActive(u)) ended += this.endAllOf(u, reason);
+    return ended;
   }
 
   /** The user a session belongs to, active or ended; undefined for an id never issued. */
@@ -229,6 +242,7 @@ export class SessionManager {
     s.lastActivity = this.clock();
     s.inflight++;
     let open = true;
+    let cut: (() => void) | undefined;
     return {
       sessionId: s.sessionId,
       addBytes: (n) => {
@@ -237,9 +251,16 @@ export class SessionManager {
         s.rate.add(n, now);
         this.serverRate.add(n, now);
       },
+      onCut: (fn) => {
+        if (!open) return;
+        if (cut) s.cuts.delete(cut);
+        cut = fn;
+        s.cuts.add(fn);
+      },
       done: () => {
         if (!open) return;
         open = false;
+        if (cut) s.cuts.delete(cut);
         s.inflight = Math.max(0, s.inflight - 1);
         s.lastActivity = this.clock();
       },
@@ -273,6 +294,10 @@ export class SessionManager {
     this.cache.releaseStreamSlot(s.userId);
     const ended: StreamSession = { ...this.snapshot(s), status: 'ended', endedAt: now, endReason: reason };
     this.store.save(ended);
+    // In-flight responses stop now (SPEC §4: an ended stream really stops), not at their next request.
+    const cuts = [...s.cuts];
+    s.cuts.clear();
+    for (const cut of cuts) cut();
     this.bus.emit('stream.ended', {
       session_id: s.sessionId,
       user_id: s.userId,
