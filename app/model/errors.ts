@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'AUTH_TOO_MANY_ATTEMPTS'
   | 'AUTH_USERNAME_TAKEN'
   | 'AUTH_LAST_ADMIN'
+  | 'AUTH_CROSS_SITE'
   | 'USER_NOT_FOUND'
   | 'STREAM_SESSION_NOT_FOUND'
   | 'STREAM_SESSION_ENDED'
@@ -145,6 +146,17 @@ export class Forbidden extends DomainError {
   readonly code = 'AUTH_FORBIDDEN';
   constructor(readonly required: string) {
     super(`requires the ${required} role`, { required_role: required });
+  }
+}
+
+/**
+ * A state-changing request authenticated by the login cookie did not come from the server's own pages
+ * (cross-site request forgery: a form on another site, or on another port of this host).
+ */
+export class CrossSiteRequest extends DomainError {
+  readonly code = 'AUTH_CROSS_SITE';
+  constructor(readonly origin: string) {
+    super(`cross-site request refused (${origin})`, { origin });
   }
 }
 

@@ -32,6 +32,7 @@ export function statusOf(code: ErrorCode): number {
     case 'AUTH_USER_PENDING':
     case 'AUTH_USER_DISABLED':
     case 'AUTH_FORBIDDEN':
+    case 'AUTH_CROSS_SITE':
       return 403;
     case 'CONTENT_NOT_FOUND':
     case 'ROUTE_NOT_FOUND':
@@ -81,19 +82,30 @@ export function sendError(res: Response, err: DomainError, acceptLanguage: strin
   res.status(status).json(body);
 }
 
-/** Turns body-parser failures into domain errors; they carry `type` and `status`. */
-function fromBodyParser(err: unknown): DomainError | undefined {
-  const e = err as { type?: unknown; limit?: unknown };
+/**
+ * Turns the client errors that Express, the router and body-parser raise into domain errors. They are
+ * the client's fault (a malformed percent-encoding in the path, a body whose gzip/deflate/br stream is
+ * corrupt, bad JSON), so they are 4xx answers and never a 500 with a stack in the error log.
+ */
+export function fromHttpLayer(err: unknown): DomainError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: unknown; limit?: unknown; status?: unknown; statusCode?: unknown; code?: unknown };
   if (e.type === 'entity.parse.failed') return new ValidationFailed('body', 'is not valid JSON');
   if (e.type === 'entity.too.large') return new PayloadTooLarge(typeof e.limit === 'number' ? e.limit : 0);
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ValidationFailed('body', 'uses an unsupported encoding');
-  return undefined;
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (err instanceof URIError) return new ValidationFailed('path', 'is not valid percent-encoding');
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR, ERR_BROTLI_…) reach here wrapped in a 400 by body-parser.
+  if (typeof e.code === 'string' && /^(Z_|ERR_BROTLI|ERR_ZLIB)/.test(e.code)) return new ValidationFailed('body', 'could not be decoded (Content-Encoding)');
+  if (status === 413) return new PayloadTooLarge(typeof e.limit === 'number' ? e.limit : 0);
+  return new ValidationFailed('request', 'is malformed');
 }
 
 /** Express error middleware: the last handler. */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const domain = err instanceof DomainError ? err : fromBodyParser(err);
+    const domain = err instanceof DomainError ? err : fromHttpLayer(err);
     if (res.headersSent) {
       // Too late for a status: cut the connection so the client sees a short body, not a wrong one.
       log.warn({ err: domain ? domain.message : String(err), path: req.path }, 'error after headers were sent');
@@ -102,6 +114,7 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     }
     if (domain) {
       if (statusOf(domain.code) >= 500) log.warn({ code: domain.code, reason: domain.message, path: req.path }, 'request failed');
+      else if (!(err instanceof DomainError)) log.info({ code: domain.code, reason: domain.message, method: req.method }, 'client error');
       sendError(res, domain, req.get('accept-language'));
       return;
     }

@@ -19,6 +19,10 @@ const MESSAGES: Record<ErrorCode, Record<Lang, Message>> = {
   AUTH_TOO_MANY_ATTEMPTS: { ko: '로그인 시도가 너무 많습니다. 잠시 후 다시 시도하세요.', en: 'Too many failed logins. Try again later.' },
   AUTH_USERNAME_TAKEN: { ko: '이미 사용 중인 아이디입니다.', en: 'That username is already taken.' },
   AUTH_LAST_ADMIN: { ko: '마지막 관리자는 비활성화하거나 권한을 낮출 수 없습니다.', en: 'The last active admin cannot be disabled or demoted.' },
+  AUTH_CROSS_SITE: {
+    ko: '다른 사이트에서 보낸 요청은 처리하지 않습니다. 이 서버의 페이지에서 다시 시도하세요.',
+    en: 'Requests sent from another site are refused. Try again from this server’s own page.',
+  },
   USER_NOT_FOUND: { ko: '사용자를 찾을 수 없습니다.', en: 'No such user.' },
   CONTENT_NOT_FOUND: { ko: '콘텐츠를 찾을 수 없습니다.', en: 'No video with that id.' },
   RATE_LIMIT_EXCEEDED: {
