@@ -68,7 +68,8 @@ describe('when a user logs out', () => {
     const token = login.json().token as string;
     const cookie = `wsoptv_token=${token}`;
     assert.equal((await ts.request('/api/auth/me', { headers: { cookie } })).status, 200);
-    assert.equal((await ts.request('/api/auth/logout', { method: 'POST', headers: { cookie } })).status, 204);
+    // As the viewer page sends it: a same-origin fetch carries the page's Origin (see same-origin.ts).
+    assert.equal((await ts.request('/api/auth/logout', { method: 'POST', headers: { cookie, origin: ts.url } })).status, 204);
     const res = await ts.request('/api/auth/me', { headers: { cookie } });
     assert.equal(res.status, 401);
     assert.equal(res.json().error.code, 'AUTH_INVALID_TOKEN');
@@ -81,7 +82,7 @@ describe('when a user logs out', () => {
     const before = countRevoked(ts.dataDir);
     assert.equal((await ts.request('/api/auth/logout', { method: 'POST', as: false })).status, 204);
     assert.equal((await ts.request('/api/auth/logout', { method: 'POST', as: 'not.a.jwt' })).status, 204);
-    assert.equal((await ts.request('/api/auth/logout', { method: 'POST', headers: { cookie: 'wsoptv_token=garbage' } })).status, 204);
+    assert.equal((await ts.request('/api/auth/logout', { method: 'POST', headers: { cookie: 'wsoptv_token=garbage', origin: ts.url } })).status, 204);
     assert.equal((await ts.request('/api/auth/logout', { method: 'POST', as: token })).status, 204);
     assert.equal(countRevoked(ts.dataDir), before);
   });
