@@ -1,11 +1,14 @@
 /**
  * A bounded load test of stream starts: N users fire M concurrent `/start` calls in all against a
  * running server on loopback, then end every session they got. It reports the outcome by status and
- * the active-stream count at the end (which must be 0: no slot leaked).
+ * the active-stream count at the end (which must be 0: no slot leaked). Then the churn phase
+ * (scripts/load-churn.ts): bounded cycles of start, range requests cut at random points, and /end or
+ * abandon, checked against a baseline of descriptors, sessions, in-flight responses and slots.
  *
- *   npm run load -- [--users 50] [--calls 150]
+ *   npm run load -- [--users 50] [--calls 150] [--cycles 2000] [--seconds 60] [--seed N]
  *
- * Without --url it starts its own server on a temp library and data folder, and stops it after.
+ * Each phase starts its own server on 127.0.0.1 over a temp library and data folder, and stops it after.
+ * Exits non-zero on a 5xx, a leaked slot, or anything the churn did not give back.
  */
 import { mkdtemp, rm, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +16,7 @@ import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../app/config/config.ts';
 import { startServer } from '../app/compose.ts';
 import { createLogger } from '../app/log.ts';
+import { runChurn } from './load-churn.ts';
 
 /** What one load run saw. */
 export interface StartLoadResult {
@@ -83,14 +87,37 @@ export async function runStartLoad(base: string, adminToken: string, tokens: rea
 }
 
 async function main(): Promise<void> {
-  const arg = (name: string, fallback: number): number => {
+  const arg = (name: string, fallback: number, min = 1, max = 10_000): number => {
     const i = process.argv.indexOf(`--${name}`);
     const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-    if (!Number.isInteger(v) || v < 1 || v > 10_000) throw new Error(`--${name} must be a whole number from 1 to 10000`);
+    if (!Number.isInteger(v) || v < min || v > max) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
     return v;
   };
   const users = arg('users', 50);
   const calls = arg('calls', 150);
+  const churn = { cycles: arg('cycles', 2000, 1, 100_000), seconds: arg('seconds', 60, 30, 600), seed: arg('seed', Math.floor(Math.random() * 2 ** 31), 0, 2 ** 31 - 1) };
+  // Whatever hangs, the run ends: the churn's own bound plus a margin for the start phase and set-up.
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`load: still running after ${churn.seconds + 90} s; giving up\n`);
+    process.exit(1);
+  }, (churn.seconds + 90) * 1000);
+  try {
+    await startPhase(users, calls);
+    const r = await runChurn(churn);
+    process.stdout.write(`${JSON.stringify(r.report, null, 2)}\n`);
+    process.stdout.write(`${r.table}\n`);
+    if (r.failures.length > 0) {
+      process.stdout.write(`churn: NOT back to baseline: ${r.failures.join('; ')}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stdout.write('churn: everything back to baseline\n');
+    }
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+async function startPhase(users: number, calls: number): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wsoptv-load-'));
   const library = path.join(dir, 'library');
   const { mkdir } = await import('node:fs/promises');
