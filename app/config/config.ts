@@ -17,7 +17,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Lifetime of a login token, in seconds. */
   readonly tokenTtlSeconds: number;
-  /** Failed logins per username or per address within the window before logins are refused. */
+  /** Failed logins per username-and-address within the window before that pair must wait (looser caps per username and per address). */
   readonly loginMaxFailures: number;
   readonly loginWindowSeconds: number;
   /** Origins allowed to call the API from another site; empty means CORS is off. */
@@ -65,7 +65,7 @@ export const SETTINGS = {
   host: { flag: '--host', env: 'WSOPTV_HOST', help: 'address to listen on; default 0.0.0.0' },
   logLevel: { flag: '--log-level', env: 'WSOPTV_LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace|silent; default info' },
   tokenTtl: { flag: '--token-ttl', env: 'WSOPTV_TOKEN_TTL', help: 'login token lifetime (e.g. 12h, 30m, 3600); default 12h' },
-  loginMaxFailures: { flag: '--login-max-failures', env: 'WSOPTV_LOGIN_MAX_FAILURES', help: 'failed logins per user or address before a pause; default 5' },
+  loginMaxFailures: { flag: '--login-max-failures', env: 'WSOPTV_LOGIN_MAX_FAILURES', help: 'failed logins per username-and-address before a pause (10x per username, 4x per address); default 5' },
   loginWindow: { flag: '--login-window', env: 'WSOPTV_LOGIN_WINDOW', help: 'window for counting failed logins; default 15m' },
   corsOrigin: { flag: '--cors-origin', env: 'WSOPTV_CORS_ORIGIN', help: 'comma-separated origins allowed to call the API; default none (CORS off)' },
   maxStreams: { flag: '--max-streams', env: 'WSOPTV_MAX_STREAMS', help: 'concurrent streams on the server; default 100' },
