@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAuth, type Auth } from './auth/index.ts';
 import { loadOrCreateSecret, TokenSigner } from './auth/tokens.ts';
-import { createCache } from './cache/index.ts';
+import { createCache, type Cache } from './cache/index.ts';
+import { watchCacheFolder, type CacheWatch } from './cache/watcher.ts';
+import { CacheStore } from './persistence/cache-store.ts';
 import { PROJECT_ROOT, type Config } from './config/config.ts';
 import { createLibrary, type Library, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
@@ -35,6 +37,7 @@ export interface RunningServer {
   readonly firstScan: ScanReport;
   readonly auth: Auth;
   readonly streams: Streams;
+  readonly cache: Cache;
   /** Set on the first run when no WSOPTV_ADMIN_PASSWORD was given: shown once, never stored in clear. */
   readonly generatedAdminPassword: string | undefined;
   readonly log: Logger;
@@ -61,6 +64,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   let server: Server | undefined;
   let streams: Streams | undefined;
   let accountWatch: NodeJS.Timeout | undefined;
+  let cache: Cache | undefined;
+  let cacheWatch: CacheWatch | undefined;
   try {
     const library = createLibrary(config.libraryRoot, new ContentStore(db));
     const firstScan = await library.scan();
@@ -70,18 +75,40 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const auth = createAuth(new UserStore(db), new TokenSigner(secret, config.tokenTtlSeconds), config);
     const firstAdmin = await auth.ensureFirstAdmin(config.adminPassword);
     if (firstAdmin.created) log.info({ action: 'admin_created', username: 'admin' }, 'first run: admin account created');
-    const cache = createCache(library, config);
+    const clock = opts.clock ?? systemClock;
+    cache = await createCache({
+      library,
+      store: new CacheStore(db),
+      cacheDir: config.cacheDir,
+      options: {
+        budgetBytes: config.cacheBudgetBytes,
+        reserveBytes: config.cacheReserveBytes,
+        promoteAfter: config.promoteAfter,
+        promoteWindowMs: config.promoteWindowSeconds * 1000,
+        promoteRateBytesPerSecond: config.promoteRateBytesPerSecond,
+        headBytes: config.headBytes,
+        nasTimeoutMs: config.nasTimeoutSeconds * 1000,
+      },
+      clock,
+      log: root.child({ service: 'cache' }),
+      // The tier announces on the stream bus (the console's feed, the log) without importing stream/.
+      announce: (event, payload) => streams?.bus.emit(event, payload),
+    });
+    const liveCache = cache;
+    cacheWatch = watchCacheFolder(config.cacheDir, (rel) => liveCache.fileRemoved(rel));
+    liveCache.refreshHeads();
     streams = createStreams({
       library,
       cache,
       sessions: new SessionStore(db),
       progress: new ProgressStore(db),
-      clock: opts.clock ?? systemClock,
+      clock,
       timings: {
         timeoutMs: config.sessionTimeoutSeconds * 1000,
         staleMs: config.staleAfterSeconds * 1000,
         implicitIdleMs: config.implicitIdleSeconds * 1000,
       },
+      limits: config,
       log: root.child({ service: 'stream' }),
     });
     // One rule for every way an account changes: a user who is not active holds no stream. Changes made
@@ -120,18 +147,29 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       firstScan,
       auth,
       streams: liveStreams,
+      cache: liveCache,
       generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
         clearInterval(watch);
         liveStreams.close();
-        closing ??= closeGracefully(running, graceMs).finally(() => db.close());
+        closing ??= Promise.all([closeGracefully(running, graceMs), liveCache.close(), cacheWatch?.close()]).then(
+          () => {
+            db.close();
+          },
+          (err: unknown) => {
+            db.close();
+            throw err;
+          },
+        );
         return closing;
       },
     };
   } catch (err) {
     clearInterval(accountWatch);
     streams?.close();
+    await cacheWatch?.close();
+    await cache?.close();
     server?.close();
     db.close();
     throw err;

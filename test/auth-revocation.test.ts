@@ -190,7 +190,7 @@ describe('schema migration 4 (token revocation)', () => {
         VALUES ('u_old', 'Old', 'old', 'scrypt$x', 'viewer', 'disabled', '2025-01-01', '2025-01-01')`).run();
       v3.close();
 
-      const db = openDatabase(file);
+      const db = openDatabase(file, MIGRATIONS.slice(0, 4));
       try {
         assert.equal(db.pragma('user_version', { simple: true }), 4);
         const users = new UserStore(db);

@@ -1,64 +1,538 @@
 /**
- * The cache module: decides which copy of a video a stream reads, and holds the stream slots.
- * Until the SSD tier exists every stream reads the NAS library; the interface is the one the SSD
- * tier will keep.
+ * The cache module: the SSD tier in front of the NAS library. It answers which copy a stream reads
+ * (`getStreamPath`), learns popularity from stream starts and progress, copies popular, pinned and
+ * next-up videos to the SSD in the background, keeps the head of every video there, and evicts to
+ * stay within its budget. The flow is drawn in README.md beside this file.
+ *
+ * It never imports stream/ or server/: streams tell it what they start and lease the copies they read,
+ * and it announces what it does through the `announce` callback. No copy, hash or eviction runs on a
+ * request path: range requests read an in-memory index.
  */
-import { openInside, type Library } from '../library/index.ts';
-import { FileUnavailable } from '../model/errors.ts';
-import type { StreamSource } from '../model/stream.ts';
-import { SlotTable, type SlotRefusal } from './slots.ts';
+import { readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { openInside, type FileLocation, type Library } from '../library/index.ts';
+import type { Clock } from '../model/clock.ts';
+import { CacheEntryInUse, CacheEntryNotFound, CacheOverBudget, FileUnavailable } from '../model/errors.ts';
+import type { PromoteReason, StreamEvents, StreamSource } from '../model/stream.ts';
+import type { CacheEntryRecord, CacheStore } from '../persistence/cache-store.ts';
+import { CACHE_DIRS, copyToCache, CopyRefused, type CopyJob } from './copier.ts';
+import { CachePolicy, nextInFolder, PREWARM_AT_PERCENT, type EntryKind, type EvictReason } from './policy.ts';
 
 export type { StreamSource } from '../model/stream.ts';
-export type { SlotRefusal } from './slots.ts';
+
+/** The cached head of a video: its first bytes, then the part of its `moov` box beyond them. */
+export interface HeadRef {
+  /** The head file and the cache root's real path. */
+  readonly path: string;
+  readonly root: string;
+  /** Leading bytes of the source held at the start of the head file. */
+  readonly headLen: number;
+  /** Source offset and length of the moov part stored after them, if any. */
+  readonly moovOffset: number | null;
+  readonly moovLen: number | null;
+  /** The source version the head was made from (the catalogue's). */
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** Tells the tier the head no longer matches its source (seen by a reader that opened the NAS file). */
+  readonly stale: () => void;
+}
 
 /** The copy a stream should read: open it only with `openInside(root, path)`, which checks the handle. */
 export interface StreamPath {
   readonly path: string;
-  /** The real path of the root the copy lives under (the library or the SSD cache). */
-  readonly root: string;
+  /** The real path of the root the copy lives under; null when the NAS root cannot be resolved now. */
+  readonly root: string | null;
   readonly source: StreamSource;
   readonly mimeType: string;
+  /** For a NAS stream: the head on the SSD, which serves the ranges it covers without touching the NAS. */
+  readonly head?: HeadRef;
+  /** How long to wait for the NAS before a range that the head can answer in part is answered from the head alone. */
+  readonly nasWaitMs: number;
+  /** How long a NAS open may take before the request fails (a dead mount must not hang the server). */
+  readonly nasTimeoutMs: number;
+}
+
+/** An entry as the operator API shows it. */
+export interface CacheEntryView {
+  readonly contentId: string;
+  readonly kind: EntryKind;
+  readonly size: number;
+  readonly sourceSize: number;
+  readonly sourceMtimeMs: number;
+  readonly lastStreamedAt: number;
+  readonly hits: number;
+  readonly pinned: boolean;
+  readonly streaming: boolean;
+}
+
+/** A promotion waiting or running. */
+export interface PromotionView {
+  readonly contentId: string;
+  readonly kind: EntryKind;
+  readonly reason: PromoteReason;
+  readonly state: 'queued' | 'running';
+  readonly bytesCopied: number;
+  readonly bytesTotal: number;
+  readonly startedAt: number | null;
+}
+
+/** The tier's state for the operator. */
+export interface CacheState {
+  readonly budgetBytes: number;
+  readonly reserveBytes: number;
+  readonly usedBytes: number;
+  /** Free bytes on the cache folder's disk. */
+  readonly diskFreeBytes: number | null;
+  readonly entries: readonly CacheEntryView[];
+  readonly promotions: readonly PromotionView[];
+  readonly pinned: readonly string[];
+}
+
+/** Counters for metrics. */
+export interface CacheStats {
+  readonly usedBytes: number;
+  readonly budgetBytes: number;
+  readonly copies: number;
+  readonly heads: number;
+  readonly promotions: Readonly<Record<PromoteReason, number>>;
+  readonly promotionFailures: number;
+  readonly evictions: Readonly<Record<EvictReason, number>>;
+  /** Bytes and seconds of finished copies, for the copy rate. */
+  readonly copiedBytes: number;
+  readonly copySeconds: number;
 }
 
 /** What other modules may ask of the cache tier. */
 export interface Cache {
   /**
    * The best valid copy of a video; throws ContentNotFound or FileUnavailable. Range requests get the
-   * location only (their own open checks the file); `recheck` (for /start and /info, once per viewing)
-   * also opens the file to prove it can be read now.
+   * location from memory (their own open checks the file); `recheck` (for /start and /info, once per
+   * viewing) also proves the file can be read now.
    */
   getStreamPath(contentId: string, opts?: { readonly recheck?: boolean }): Promise<StreamPath>;
-  /** Takes a stream slot for a user; null when granted, else which limit refused it. */
-  acquireStreamSlot(userId: string): SlotRefusal | null;
-  /** Gives a stream slot back. */
-  releaseStreamSlot(userId: string): void;
-  /** The server-wide limit. */
-  readonly maxStreams: number;
+  /** A stream of the video started: counts toward its popularity. */
+  noteStart(contentId: string): void;
+  /** A viewer reached `percent` of a video: past 70 % the next one of its folder is pre-warmed. */
+  noteProgress(contentId: string, percent: number): void;
+  /** A response reads the SSD copy (or head): it is not evicted until the returned release is called. */
+  lease(contentId: string, kind: EntryKind): () => void;
+  /** Pins a video: copied now, never evicted; CacheOverBudget when the budget cannot hold it. */
+  pin(contentId: string): void;
+  unpin(contentId: string): void;
+  /** Removes a video's copy; CacheEntryNotFound, or CacheEntryInUse while it is streamed. */
+  evict(contentId: string): void;
+  /** Queues heads for videos that have none (after a scan). */
+  refreshHeads(): void;
+  /** Forgets a file deleted from the cache folder by hand (the cache watcher calls it). */
+  fileRemoved(relFile: string): void;
+  state(): Promise<CacheState>;
+  stats(): CacheStats;
+  /** Resolves when no promotion is queued or running (tests and the bench). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Limits on concurrent streams. */
+/** Settings of the tier. */
 export interface CacheOptions {
-  readonly maxStreams: number;
-  readonly maxStreamsPerUser: number;
+  readonly budgetBytes: number;
+  readonly reserveBytes: number;
+  readonly promoteAfter: number;
+  readonly promoteWindowMs: number;
+  readonly promoteRateBytesPerSecond: number;
+  readonly headBytes: number;
+  readonly nasTimeoutMs: number;
 }
 
-/** Builds the cache module over the library. */
-export function createCache(library: Library, opts: CacheOptions): Cache {
-  const slots = new SlotTable(opts.maxStreams, opts.maxStreamsPerUser);
+/** What the tier is built from. */
+export interface CacheDeps {
+  readonly library: Library;
+  readonly store: CacheStore;
+  /** The cache folder (created and checked by the configuration). */
+  readonly cacheDir: string;
+  readonly options: CacheOptions;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly announce: <K extends 'cache.promoted' | 'cache.evicted'>(event: K, payload: StreamEvents[K]) => void;
+}
+
+/** How long a NAS open may take before a range the head covers in part is answered from the head alone. */
+const NAS_WAIT_MS = 150;
+const PRIORITY: Record<PromoteReason, number> = { pinned: 0, popular: 1, prewarm: 1, head: 2 };
+
+interface Job {
+  readonly contentId: string;
+  readonly kind: EntryKind;
+  readonly reason: PromoteReason;
+  copied: number;
+  total: number;
+  startedAt: number | null;
+}
+
+const entryKey = (kind: EntryKind, id: string): string => `${kind}:${id}`;
+
+/** Builds the tier, checks its index against the disk (dropping what changed) and starts its copier. */
+export async function createCache(deps: CacheDeps): Promise<Cache> {
+  const { library, store, options: o, clock, log } = deps;
+  const root = await realpath(deps.cacheDir);
+  const policy = new CachePolicy({ promoteAfter: o.promoteAfter, promoteWindowMs: o.promoteWindowMs, budgetBytes: o.budgetBytes });
+  const entries = new Map<string, CacheEntryRecord>();
+  const queue: Job[] = [];
+  let running: (Job & { abort: AbortController }) | undefined;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  let idleWaiters: (() => void)[] = [];
+  const stats = {
+    promotions: { popular: 0, pinned: 0, prewarm: 0, head: 0 } as Record<PromoteReason, number>,
+    promotionFailures: 0,
+    evictions: { budget: 0, invalid: 0, admin: 0, missing: 0 } as Record<EvictReason, number>,
+    copiedBytes: 0,
+    copySeconds: 0,
+  };
+  const iso = (): string => new Date(clock()).toISOString();
+  const full = (rel: string): string => path.join(root, ...rel.split('/'));
+
+  // A temporary file is a copy that never finished (a crash, a kill): it is never served, so it goes.
+  await rm(path.join(root, CACHE_DIRS.tmp), { recursive: true, force: true });
+
+  const drop = async (e: CacheEntryRecord, reason: EvictReason): Promise<void> => {
+    entries.delete(entryKey(e.kind, e.contentId));
+    policy.remove(e.kind, e.contentId);
+    store.delete(e.contentId, e.kind);
+    await rm(full(e.file), { force: true });
+    stats.evictions[reason]++;
+    log.info({ action: 'cache_evicted', content_id: e.contentId, kind: e.kind, reason, bytes: e.size }, 'cache entry evicted');
+    deps.announce('cache.evicted', { content_id: e.contentId, kind: e.kind, reason, bytes: e.size, timestamp: iso() });
+  };
+  const dropSoon = (e: CacheEntryRecord, reason: EvictReason): void => {
+    // Off the request path: the entry leaves the index at once, its file a moment later.
+    entries.delete(entryKey(e.kind, e.contentId));
+    policy.remove(e.kind, e.contentId);
+    void drop(e, reason).catch((err: unknown) => log.warn({ err: String(err), content_id: e.contentId }, 'could not remove a cache file'));
+  };
+  const matches = (e: CacheEntryRecord, loc: { size: number; mtimeMs: number }): boolean => e.sourceSize === loc.size && e.sourceMtimeMs === loc.mtimeMs;
+
+  // The index against the disk and the catalogue: a restart neither recopies nor serves a copy that changed.
+  for (const e of store.list()) {
+    let ok = false;
+    try {
+      const c = library.getContent(e.contentId);
+      ok = matches(e, c) && (await stat(full(e.file))).size === e.size;
+    } catch {
+      ok = false;
+    }
+    if (ok) {
+      entries.set(entryKey(e.kind, e.contentId), e);
+      policy.add(e.kind, e.contentId, e.size, e.lastStreamedAt);
+    } else {
+      await drop(e, 'invalid');
+    }
+  }
+  // Files no entry names (a crash between the rename and the index write) are not trusted either.
+  for (const dir of [CACHE_DIRS.copies, CACHE_DIRS.heads]) {
+    const names = await readdir(path.join(root, dir)).catch(() => [] as string[]);
+    const known = new Set([...entries.values()].map((e) => e.file));
+    for (const n of names) if (!known.has(`${dir}/${n}`)) await rm(path.join(root, dir, n), { force: true });
+  }
+  for (const id of store.pins()) policy.pin(id);
+
+  const diskFree = async (): Promise<number | null> => {
+    try {
+      const s = await statfs(root);
+      return s.bavail * s.bsize;
+    } catch {
+      return null;
+    }
+  };
+
+  const enqueue = (contentId: string, kind: EntryKind, reason: PromoteReason): void => {
+    if (closed || policy.has(kind, contentId)) return;
+    if (running?.contentId === contentId && running.kind === kind) return;
+    const queued = queue.find((j) => j.contentId === contentId && j.kind === kind);
+    if (queued) return;
+    queue.push({ contentId, kind, reason, copied: 0, total: 0, startedAt: null });
+    queue.sort((a, b) => PRIORITY[a.reason] - PRIORITY[b.reason]);
+    wake?.();
+  };
+
+  /** Makes room for `size` bytes; false when the budget (or the disk's reserve) cannot hold them. */
+  const makeRoom = async (size: number, except: string): Promise<boolean> => {
+    const free = await diskFree();
+    const victims = policy.victimsFor(size, free === null ? Number.POSITIVE_INFINITY : Math.max(0, free - o.reserveBytes), except);
+    if (!victims) return false;
+    for (const v of victims) {
+      const e = entries.get(entryKey(v.kind, v.id));
+      if (e) await drop(e, 'budget');
+    }
+    return true;
+  };
+
+  const runJob = async (job: Job, signal: AbortSignal): Promise<void> => {
+    let loc: FileLocation;
+    try {
+      loc = await library.getFilePath(job.contentId);
+    } catch {
+      return; // the video left the catalogue meanwhile
+    }
+    if (loc.root === null) throw new FileUnavailable(job.contentId, 'ENOENT');
+    const size = job.kind === 'copy' ? loc.size : Math.min(loc.size, o.headBytes);
+    if (job.kind === 'copy' && loc.size > o.budgetBytes) return; // never promoted: larger than the whole budget
+    // Heads may grow by their moov part; the room check counts the leading bytes, the index the real size.
+    if (!(await makeRoom(size, job.contentId))) {
+      log.info({ action: 'cache_no_room', content_id: job.contentId, kind: job.kind, bytes: size }, 'no room in the cache budget');
+      return;
+    }
+    const copyJob: CopyJob = { contentId: job.contentId, kind: job.kind, sourcePath: loc.path, sourceRoot: loc.root, sourceSize: loc.size, sourceMtimeMs: loc.mtimeMs, headBytes: o.headBytes };
+    const t0 = performance.now();
+    job.startedAt = clock();
+    job.total = size;
+    const result = await copyToCache(copyJob, root, {
+      rateBytesPerSecond: o.promoteRateBytesPerSecond,
+      signal,
+      onProgress: (copied, total) => {
+        job.copied = copied;
+        job.total = total;
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const now = clock();
+    const rec: CacheEntryRecord = {
+      contentId: job.contentId,
+      kind: job.kind,
+      file: result.file,
+      size: result.size,
+      sourceSize: loc.size,
+      sourceMtimeMs: loc.mtimeMs,
+      headLen: result.headLen,
+      moovOffset: result.moovOffset,
+      moovLen: result.moovLen,
+      createdAt: now,
+      lastStreamedAt: now,
+      hits: 0,
+    };
+    store.put(rec);
+    entries.set(entryKey(rec.kind, rec.contentId), rec);
+    policy.add(rec.kind, rec.contentId, rec.size, now);
+    stats.promotions[job.reason]++;
+    stats.copiedBytes += result.size;
+    stats.copySeconds += seconds;
+    log.info({ action: 'cache_promoted', content_id: job.contentId, kind: job.kind, reason: job.reason, bytes: result.size, seconds: Math.round(seconds * 100) / 100 }, 'copied to the SSD');
+    deps.announce('cache.promoted', { content_id: job.contentId, kind: job.kind, reason: job.reason, bytes: result.size, seconds: Math.round(seconds * 1000) / 1000, timestamp: iso() });
+  };
+
+  // One copy at a time, in priority order, until closed.
+  const worker = (async () => {
+    while (!closed) {
+      const job = queue.shift();
+      if (!job) {
+        for (const w of idleWaiters) w();
+        idleWaiters = [];
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const abort = new AbortController();
+      running = Object.assign(job, { abort });
+      try {
+        await runJob(job, abort.signal);
+      } catch (err) {
+        if (!closed) {
+          stats.promotionFailures++;
+          const reason = err instanceof CopyRefused ? err.reason : (err as NodeJS.ErrnoException).code ?? String(err);
+          log.warn({ action: 'cache_promotion_failed', content_id: job.contentId, kind: job.kind, reason }, 'copy to the SSD failed');
+        }
+      } finally {
+        running = undefined;
+      }
+    }
+  })();
+
+  const headRef = (e: CacheEntryRecord): HeadRef => ({
+    path: full(e.file),
+    root,
+    headLen: e.headLen,
+    moovOffset: e.moovOffset,
+    moovLen: e.moovLen,
+    size: e.sourceSize,
+    mtimeMs: e.sourceMtimeMs,
+    stale: () => {
+      if (entries.get(entryKey('head', e.contentId)) === e) {
+        dropSoon(e, 'invalid');
+        enqueue(e.contentId, 'head', 'head');
+      }
+    },
+  });
+
+  /** Opens the NAS file to prove it readable, within `ms`; a late open is closed when it lands. */
+  const probeNas = async (loc: FileLocation, ms: number): Promise<'ok' | 'late'> => {
+    if (loc.root === null) throw new FileUnavailable('', 'ENOENT');
+    const opening = openInside(loc.root, loc.path);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+    const first = await Promise.race([opening.then((f) => f), late]).finally(() => clearTimeout(timer));
+    if (first === 'late') {
+      opening.then((f) => f.fh.close()).catch(() => undefined);
+      return 'late';
+    }
+    await first.fh.close();
+    return 'ok';
+  };
+
+  for (const id of store.pins()) enqueue(id, 'copy', 'pinned');
+
   return {
     async getStreamPath(contentId, opts) {
-      const at = await library.getFilePath(contentId);
-      if (opts?.recheck) {
+      const loc = await library.getFilePath(contentId);
+      const base = { mimeType: loc.mimeType, nasWaitMs: NAS_WAIT_MS, nasTimeoutMs: o.nasTimeoutMs };
+      const copy = entries.get(entryKey('copy', contentId));
+      if (copy && !matches(copy, loc)) dropSoon(copy, 'invalid');
+      else if (copy) {
+        if (!opts?.recheck) return { ...base, path: full(copy.file), root, source: 'ssd' };
         try {
-          await (await openInside(at.root, at.path)).fh.close();
+          await (await openInside(root, full(copy.file))).fh.close();
+          return { ...base, path: full(copy.file), root, source: 'ssd' };
+        } catch {
+          dropSoon(copy, 'missing');
+        }
+      }
+      const headEntry = entries.get(entryKey('head', contentId));
+      let head: HeadRef | undefined;
+      if (headEntry && !matches(headEntry, loc)) dropSoon(headEntry, 'invalid');
+      else if (headEntry) head = headRef(headEntry);
+      if (opts?.recheck) {
+        // A head lets a start go ahead while a sleeping NAS disk spins up; without one, wait for the NAS.
+        try {
+          await probeNas(loc, head ? NAS_WAIT_MS : o.nasTimeoutMs).then((r) => {
+            if (r === 'late' && !head) throw Object.assign(new Error('NAS open timed out'), { code: 'ETIMEDOUT' });
+          });
         } catch (err) {
           throw new FileUnavailable(contentId, (err as NodeJS.ErrnoException).code ?? 'EIO');
         }
       }
-      return { path: at.path, root: at.root, source: 'nas', mimeType: at.mimeType };
+      return { ...base, path: loc.path, root: loc.root, source: 'nas', head };
     },
-    acquireStreamSlot: (userId) => slots.acquire(userId),
-    releaseStreamSlot: (userId) => slots.release(userId),
-    maxStreams: opts.maxStreams,
+
+    noteStart(contentId) {
+      const now = clock();
+      policy.noteStart(contentId, now);
+      if (policy.isPopular(contentId, now)) enqueue(contentId, 'copy', 'popular');
+    },
+
+    noteProgress(contentId, percent) {
+      if (percent < PREWARM_AT_PERCENT) return;
+      let rel: string;
+      try {
+        rel = library.getContent(contentId).relPath;
+      } catch {
+        return;
+      }
+      const all = library.list();
+      const next = nextInFolder(rel, all.map((c) => c.relPath));
+      const target = next === undefined ? undefined : all.find((c) => c.relPath === next);
+      if (target && target.playable && !policy.has('copy', target.id)) enqueue(target.id, 'copy', 'prewarm');
+    },
+
+    lease(contentId, kind) {
+      const e = entries.get(entryKey(kind, contentId));
+      if (!e) return () => undefined;
+      const now = clock();
+      policy.touch(kind, contentId, now);
+      const updated = { ...e, lastStreamedAt: now, hits: e.hits + 1 };
+      entries.set(entryKey(kind, contentId), updated);
+      store.markUsed(contentId, kind, now, updated.hits);
+      return policy.lease(kind, contentId);
+    },
+
+    pin(contentId) {
+      const c = library.getContent(contentId);
+      const room = policy.roomForPin(contentId);
+      if (c.size > room) throw new CacheOverBudget(contentId, c.size, Math.max(0, room));
+      store.pin(contentId, clock());
+      policy.pin(contentId);
+      enqueue(contentId, 'copy', 'pinned');
+    },
+
+    unpin(contentId) {
+      library.getContent(contentId);
+      store.unpin(contentId);
+      policy.unpin(contentId);
+    },
+
+    evict(contentId) {
+      library.getContent(contentId);
+      const e = entries.get(entryKey('copy', contentId));
+      if (!e) throw new CacheEntryNotFound(contentId);
+      if (isLeased(contentId)) throw new CacheEntryInUse(contentId);
+      store.unpin(contentId);
+      policy.unpin(contentId);
+      dropSoon(e, 'admin');
+    },
+
+    refreshHeads() {
+      if (o.headBytes <= 0) return;
+      for (const c of library.list()) if (c.playable && !policy.has('head', c.id)) enqueue(c.id, 'head', 'head');
+    },
+
+    fileRemoved(relFile) {
+      for (const e of entries.values()) if (e.file === relFile) dropSoon(e, 'missing');
+    },
+
+    async state() {
+      const pins = new Set(store.pins());
+      const leased = (id: string, kind: EntryKind): boolean => leaseCount(id, kind) > 0;
+      return {
+        budgetBytes: o.budgetBytes,
+        reserveBytes: o.reserveBytes,
+        usedBytes: policy.usedBytes,
+        diskFreeBytes: await diskFree(),
+        entries: [...entries.values()].map((e) => ({
+          contentId: e.contentId,
+          kind: e.kind,
+          size: e.size,
+          sourceSize: e.sourceSize,
+          sourceMtimeMs: e.sourceMtimeMs,
+          lastStreamedAt: e.lastStreamedAt,
+          hits: e.hits,
+          pinned: e.kind === 'copy' && pins.has(e.contentId),
+          streaming: leased(e.contentId, e.kind),
+        })),
+        promotions: [
+          ...(running ? [{ ...jobView(running), state: 'running' as const }] : []),
+          ...queue.map((j) => ({ ...jobView(j), state: 'queued' as const })),
+        ],
+        pinned: [...pins],
+      };
+    },
+
+    stats() {
+      let copies = 0;
+      let heads = 0;
+      for (const e of entries.values()) e.kind === 'copy' ? copies++ : heads++;
+      return { usedBytes: policy.usedBytes, budgetBytes: o.budgetBytes, copies, heads, ...stats, promotions: { ...stats.promotions }, evictions: { ...stats.evictions } };
+    },
+
+    idle() {
+      if (!running && queue.length === 0) return Promise.resolve();
+      return new Promise((r) => idleWaiters.push(r));
+    },
+
+    async close() {
+      closed = true;
+      running?.abort.abort(new Error('closing'));
+      queue.length = 0;
+      wake?.();
+      await worker;
+      for (const w of idleWaiters) w();
+    },
   };
+
+  function jobView(j: Job): Omit<PromotionView, 'state'> {
+    return { contentId: j.contentId, kind: j.kind, reason: j.reason, bytesCopied: j.copied, bytesTotal: j.total, startedAt: j.startedAt };
+  }
+  function leaseCount(id: string, kind: EntryKind): number {
+    return policy.leases(kind, id);
+  }
+  function isLeased(id: string): boolean {
+    return leaseCount(id, 'copy') > 0;
+  }
 }

@@ -31,6 +31,14 @@ export interface Config {
   readonly staleAfterSeconds: number;
   /** A session opened by a bare range request ends after this long without requests. */
   readonly implicitIdleSeconds: number;
+  /** The SSD tier: byte budget, disk space it never takes, popularity rule, copy rate, head size, NAS open timeout. */
+  readonly cacheBudgetBytes: number;
+  readonly cacheReserveBytes: number;
+  readonly promoteAfter: number;
+  readonly promoteWindowSeconds: number;
+  readonly promoteRateBytesPerSecond: number;
+  readonly headBytes: number;
+  readonly nasTimeoutSeconds: number;
   /** The first-run admin password (environment only, so it never shows in a process list). */
   readonly adminPassword: string | undefined;
 }
@@ -73,6 +81,13 @@ export const SETTINGS = {
   sessionTimeout: { flag: '--session-timeout', env: 'WSOPTV_SESSION_TIMEOUT', help: 'end a silent session after; default 30m' },
   staleAfter: { flag: '--stale-after', env: 'WSOPTV_STALE_AFTER', help: 'a silent session is stale (replaceable) after; default 60s' },
   implicitIdle: { flag: '--implicit-idle', env: 'WSOPTV_IMPLICIT_IDLE', help: 'end a session opened by a bare range request after; default 120s' },
+  cacheBudget: { flag: '--cache-budget', env: 'WSOPTV_CACHE_BUDGET', help: 'bytes the SSD tier may hold (500MB, 200GB, 1TiB); default 50GB' },
+  cacheReserve: { flag: '--cache-reserve', env: 'WSOPTV_CACHE_RESERVE', help: 'free space the tier never takes on the cache disk; default 5GB' },
+  promoteAfter: { flag: '--promote-after', env: 'WSOPTV_PROMOTE_AFTER', help: 'stream starts within the window that copy a video to the SSD; default 3' },
+  promoteWindow: { flag: '--promote-window', env: 'WSOPTV_PROMOTE_WINDOW', help: 'sliding window for --promote-after; default 24h' },
+  promoteRate: { flag: '--promote-rate', env: 'WSOPTV_PROMOTE_RATE', help: 'copy rate NAS to SSD, bytes per second (100MB); default 100MB' },
+  headBytes: { flag: '--head-bytes', env: 'WSOPTV_HEAD_BYTES', help: 'leading bytes of every video kept on the SSD (0: none); default 8MiB' },
+  nasTimeout: { flag: '--nas-timeout', env: 'WSOPTV_NAS_TIMEOUT', help: 'a NAS open slower than this answers 503; default 15s' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -156,6 +171,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   if (staleAfterSeconds > sessionTimeoutSeconds) {
     throw new ConfigError(label('staleAfter'), `${staleAfterSeconds}s is longer than the session timeout (${sessionTimeoutSeconds}s)`);
   }
+  const cacheBudgetBytes = parseBytes(raw('cacheBudget') ?? '50GB', label('cacheBudget'), 0);
+  const cacheReserveBytes = parseBytes(raw('cacheReserve') ?? '5GB', label('cacheReserve'), 0);
+  const promoteAfter = parseIntSetting(raw('promoteAfter') ?? '3', label('promoteAfter'), 1, 10_000);
+  const promoteWindowSeconds = parseDuration(raw('promoteWindow') ?? '24h', label('promoteWindow'), 60, 366 * 86_400);
+  const promoteRateBytesPerSecond = parseBytes((raw('promoteRate') ?? '100MB').replace(/\/s$/i, ''), label('promoteRate'), 64 * 1024);
+  const headBytes = parseBytes(raw('headBytes') ?? '8MiB', label('headBytes'), 0, 1024 ** 3);
+  const nasTimeoutSeconds = parseDuration(raw('nasTimeout') ?? '15s', label('nasTimeout'), 1, 600);
   const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;
   if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
     throw new ConfigError('WSOPTV_ADMIN_PASSWORD', 'must be 8 to 256 characters');
@@ -177,6 +199,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     sessionTimeoutSeconds,
     staleAfterSeconds,
     implicitIdleSeconds,
+    cacheBudgetBytes,
+    cacheReserveBytes,
+    promoteAfter,
+    promoteWindowSeconds,
+    promoteRateBytesPerSecond,
+    headBytes,
+    nasTimeoutSeconds,
     adminPassword,
   };
 }
@@ -192,6 +221,18 @@ export function parseDuration(value: string, setting: string, minSeconds: number
     throw new ConfigError(setting, `${value} is outside ${minSeconds}s-${maxSeconds}s`);
   }
   return seconds;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** Parses a size such as "500MB", "200GB", "8MiB" or "1048576" (decimal units are powers of 1000, "i" units of 1024). */
+export function parseBytes(value: string, setting: string, min: number, max = 1e15): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b|b)?$/i.exec(value.trim());
+  const unit = BYTE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (!m || unit === undefined) throw new ConfigError(setting, `"${value}" is not a size such as 500MB, 200GB or 8MiB`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (n < min || n > max) throw new ConfigError(setting, `${value} is outside ${min}-${max} bytes`);
+  return n;
 }
 
 /** Parses a whole number within bounds, or says which setting was wrong. */

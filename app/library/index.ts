@@ -10,15 +10,23 @@ import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
-export { openInside, type OpenedFile } from './safe-open.ts';
+export { openInside, openInsideWithin, type OpenedFile } from './safe-open.ts';
 
 /** Where a video's bytes are: a path inside the library and the real root the opened file must lie in. */
 export interface FileLocation {
   /** The catalogued path joined to the library root; where it leads is checked on the open handle. */
   readonly path: string;
-  /** The library root's real path, for `openInside`. */
-  readonly root: string;
+  /** The library-relative path, as catalogued. */
+  readonly relPath: string;
+  /**
+   * The library root's real path, for `openInside`; null when the root cannot be resolved now (an
+   * unmounted NAS): copies on the SSD may still serve the video.
+   */
+  readonly root: string | null;
   readonly mimeType: string;
+  /** The catalogued version of the file: a copy is valid only for the same size and mtime. */
+  readonly size: number;
+  readonly mtimeMs: number;
 }
 
 /** What other modules may ask of the catalogue. */
@@ -28,9 +36,9 @@ export interface Library {
   /** Every video, ordered by title. */
   list(): Content[];
   /**
-   * Where a video's file is, from one small catalogue lookup and no file-system call; throws
-   * ContentNotFound, or FileUnavailable when the library root cannot be resolved (an unmounted NAS).
-   * Open it only with `openInside(location.root, location.path)`.
+   * Where a video's file is, from one small catalogue lookup (and, once, the root's real path); throws
+   * ContentNotFound, or FileUnavailable when the stored path would leave the library. Open it only
+   * with `openInside(location.root, location.path)`.
    */
   getFilePath(id: string): Promise<FileLocation>;
   /** The video's hands, ordered by start. */
@@ -63,12 +71,14 @@ export function createLibrary(root: string, store: ContentStore): Library {
       const full = joinInside(root, row.relPath);
       if (!full) throw new FileUnavailable(id, 'EPATHESCAPE');
       realRoot ??= realpath(root);
+      let real: string | null;
       try {
-        return { path: full, root: await realRoot, mimeType: row.mimeType };
-      } catch (err) {
+        real = await realRoot;
+      } catch {
         realRoot = null; // the root itself has gone (an unmounted NAS): look it up again next time
-        throw new FileUnavailable(id, (err as NodeJS.ErrnoException).code ?? 'EIO');
+        real = null;
       }
+      return { path: full, relPath: row.relPath, root: real, mimeType: row.mimeType, size: row.size, mtimeMs: row.mtimeMs };
     },
     scan() {
       running ??= scanLibrary(root, store).finally(() => {

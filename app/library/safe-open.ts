@@ -76,3 +76,31 @@ export async function openInside(realRoot: string, full: string): Promise<Opened
 export function usePortableCheckForTests(on: boolean): void {
   procFdWorks = !on && process.platform === 'linux';
 }
+
+/**
+ * `openInside` that gives up after `ms` (ETIMEDOUT): a dead network mount can park an open for minutes,
+ * and a request must not wait on it. A handle that arrives after the deadline is closed at once.
+ * A null root (a library whose root cannot be resolved now) fails with ENOENT.
+ */
+export function openInsideWithin(realRoot: string | null, full: string, ms: number): Promise<OpenedFile> {
+  if (realRoot === null) return Promise.reject(Object.assign(new Error('library root unavailable'), { code: 'ENOENT' }));
+  const opening = openInside(realRoot, full);
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(Object.assign(new Error('open timed out'), { code: 'ETIMEDOUT' }));
+    }, ms);
+    opening.then(
+      (f) => {
+        clearTimeout(timer);
+        if (late) void f.fh.close().catch(() => undefined);
+        else resolve(f);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(err);
+      },
+    );
+  });
+}

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'AUTH_USERNAME_TAKEN'
   | 'AUTH_LAST_ADMIN'
   | 'AUTH_CROSS_SITE'
+  | 'CACHE_OVER_BUDGET'
+  | 'CACHE_ENTRY_IN_USE'
+  | 'CACHE_ENTRY_NOT_FOUND'
   | 'USER_NOT_FOUND'
   | 'STREAM_SESSION_NOT_FOUND'
   | 'STREAM_SESSION_ENDED'
@@ -217,6 +220,30 @@ export class SessionEnded extends DomainError {
   readonly code = 'STREAM_SESSION_ENDED';
   constructor(readonly sessionId: string, readonly reason: string | null) {
     super(`stream session ended (${reason ?? 'unknown'})`, { reason });
+  }
+}
+
+/** A pin the SSD budget cannot hold, with what it would need; nothing is copied or evicted. */
+export class CacheOverBudget extends DomainError {
+  readonly code = 'CACHE_OVER_BUDGET';
+  constructor(readonly contentId: string, readonly needBytes: number, readonly roomBytes: number) {
+    super(`video ${contentId} needs ${needBytes} bytes, the cache can give ${roomBytes}`, { content_id: contentId, need_bytes: needBytes, room_bytes: roomBytes });
+  }
+}
+
+/** The copy is being streamed now and cannot be evicted. */
+export class CacheEntryInUse extends DomainError {
+  readonly code = 'CACHE_ENTRY_IN_USE';
+  constructor(readonly contentId: string) {
+    super(`the SSD copy of ${contentId} is being streamed`, { content_id: contentId });
+  }
+}
+
+/** The video has no copy on the SSD. */
+export class CacheEntryNotFound extends DomainError {
+  readonly code = 'CACHE_ENTRY_NOT_FOUND';
+  constructor(readonly contentId: string) {
+    super(`no SSD copy of ${contentId}`, { content_id: contentId });
   }
 }
 

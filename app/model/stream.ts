@@ -66,7 +66,14 @@ export interface StreamEvents {
     timestamp: string;
   };
   'stream.error': { session_id: string | null; user_id: string | null; content_id: string; error_code: string; error_message: string; timestamp: string };
+  /** A copy or head was placed on the SSD (announced by the cache tier). */
+  'cache.promoted': { content_id: string; kind: 'copy' | 'head'; reason: PromoteReason; bytes: number; seconds: number; timestamp: string };
+  /** A copy or head left the SSD, and why. */
+  'cache.evicted': { content_id: string; kind: 'copy' | 'head'; reason: 'budget' | 'invalid' | 'admin' | 'missing'; bytes: number; timestamp: string };
 }
+
+/** Why a video was copied to the SSD. */
+export type PromoteReason = 'popular' | 'pinned' | 'prewarm' | 'head';
 
 /** A channel name of the bus. */
 export type StreamEventName = keyof StreamEvents;

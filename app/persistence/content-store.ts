@@ -93,7 +93,9 @@ export class ContentStore {
   constructor(private readonly db: Db) {
     this.byId = db.prepare<[string], ContentRow>('SELECT * FROM contents WHERE id = ?');
     this.byPath = db.prepare<[string], ContentRow>('SELECT * FROM contents WHERE rel_path = ?');
-    this.locateStmt = db.prepare<[string], { rel_path: string; mime_type: string }>('SELECT rel_path, mime_type FROM contents WHERE id = ?');
+    this.locateStmt = db.prepare<[string], { rel_path: string; mime_type: string; size: number; mtime_ms: number }>(
+      'SELECT rel_path, mime_type, size, mtime_ms FROM contents WHERE id = ?',
+    );
     this.all = db.prepare<[], ContentRow>('SELECT * FROM contents ORDER BY title COLLATE NOCASE, rel_path');
     const cols = `rel_path = @relPath, title = @title, size = @size, mtime_ms = @mtimeMs, mime_type = @mimeType,
       container = @container, duration_s = @duration, video_codec = @videoCodec, audio_codec = @audioCodec,
@@ -121,10 +123,10 @@ export class ContentStore {
     return r && toContent(r);
   }
 
-  /** Where a video's file is and its type, without reading (or parsing) the rest of its row: range requests ask this. */
-  locate(id: string): { readonly relPath: string; readonly mimeType: string } | undefined {
+  /** Where a video's file is, its type and version, without reading (or parsing) the rest of its row: range requests ask this. */
+  locate(id: string): { readonly relPath: string; readonly mimeType: string; readonly size: number; readonly mtimeMs: number } | undefined {
     const r = this.locateStmt.get(id);
-    return r && { relPath: r.rel_path, mimeType: r.mime_type };
+    return r && { relPath: r.rel_path, mimeType: r.mime_type, size: r.size, mtimeMs: r.mtime_ms };
   }
 
   /** The video catalogued at that library-relative path, or undefined. */

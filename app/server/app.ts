@@ -55,7 +55,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(prometheusRoutes(streams));
 
   // The video bytes bring their own guard: a session capability, a token or the cookie.
-  app.use(streamBytesRoutes(library, cache, streams, auth, log));
+  app.use(streamBytesRoutes(cache, streams, auth, log));
 
   // Everything else under /api needs an active user: a Bearer token or the login cookie.
   app.use('/api', authenticate([bearerSource(auth), cookieSource(auth)]));

@@ -38,11 +38,14 @@ export function statusOf(code: ErrorCode): number {
     case 'ROUTE_NOT_FOUND':
     case 'USER_NOT_FOUND':
     case 'STREAM_SESSION_NOT_FOUND':
+    case 'CACHE_ENTRY_NOT_FOUND':
       return 404;
     case 'METHOD_NOT_ALLOWED':
       return 405;
     case 'AUTH_USERNAME_TAKEN':
     case 'AUTH_LAST_ADMIN':
+    case 'CACHE_OVER_BUDGET':
+    case 'CACHE_ENTRY_IN_USE':
       return 409;
     case 'PRECONDITION_FAILED':
       return 412;

@@ -23,6 +23,12 @@ const MESSAGES: Record<ErrorCode, Record<Lang, Message>> = {
     ko: '다른 사이트에서 보낸 요청은 처리하지 않습니다. 이 서버의 페이지에서 다시 시도하세요.',
     en: 'Requests sent from another site are refused. Try again from this server’s own page.',
   },
+  CACHE_OVER_BUDGET: {
+    ko: 'SSD 캐시 예산이 부족해 고정할 수 없습니다.',
+    en: 'The SSD cache budget cannot hold this video, so it was not pinned.',
+  },
+  CACHE_ENTRY_IN_USE: { ko: '재생 중인 SSD 사본은 지울 수 없습니다.', en: 'This SSD copy is being streamed and cannot be evicted now.' },
+  CACHE_ENTRY_NOT_FOUND: { ko: '이 영상의 SSD 사본이 없습니다.', en: 'This video has no copy on the SSD.' },
   USER_NOT_FOUND: { ko: '사용자를 찾을 수 없습니다.', en: 'No such user.' },
   CONTENT_NOT_FOUND: { ko: '콘텐츠를 찾을 수 없습니다.', en: 'No video with that id.' },
   RATE_LIMIT_EXCEEDED: {

@@ -4,13 +4,13 @@
  * app/stream/range.ts, and streams the body with backpressure. The handle is closed however the
  * response ends: finished, aborted by a seeking player, or failed.
  */
-import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { openInside } from '../library/index.ts';
+import type { HeadRef, StreamPath } from '../cache/index.ts';
+import { openInside, openInsideWithin, type OpenedFile } from '../library/index.ts';
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
-import { FileBody } from '../stream/file-body.ts';
-import { planResponse, validatorsFor, type Plan } from '../stream/range.ts';
+import { FileBody, type Segment } from '../stream/file-body.ts';
+import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
 
 /** Hooks for the caller: admission, bytes as the socket takes them, and the outcome once the response is over. */
 export interface SendHooks {
@@ -36,25 +36,126 @@ export interface SendOutcome {
   readonly aborted: boolean;
 }
 
-/** Which file to send: a path and the real root its open handle must lie in (see openInside). */
-export interface VideoFile {
-  readonly path: string;
-  readonly root: string;
-  readonly mimeType: string;
-}
-
 /** Maps a file-system error to the domain: every way a file can fail to open means "unavailable" to a viewer. */
 export function fsErrorToDomain(err: unknown, contentId: string): FileUnavailable {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EIO';
   return new FileUnavailable(contentId, code);
 }
 
+/** What the answer will be and the open handles it reads. */
+interface Prepared {
+  readonly plan: Plan;
+  readonly size: number;
+  readonly etag: string;
+  readonly lastModified: string;
+  readonly segments: readonly Segment[];
+  /** Every handle opened; each is closed however the response ends. */
+  readonly handles: readonly FileHandle[];
+}
+
+/** One run of the answer's bytes: from the head file (at `fileStart`) or from the NAS file (same offsets). */
+interface Piece {
+  readonly from: 'head' | 'nas';
+  readonly start: number;
+  readonly end: number;
+  readonly fileStart: number;
+}
+
+/** Cuts start..end into runs the head holds (its leading bytes, its moov part) and runs only the NAS has. */
+export function splitByHead(start: number, end: number, head: Pick<HeadRef, 'headLen' | 'moovOffset' | 'moovLen'>): Piece[] {
+  const out: Piece[] = [];
+  const moovEnd = head.moovOffset === null || head.moovLen === null ? -1 : head.moovOffset + head.moovLen - 1;
+  for (let pos = start; pos <= end; ) {
+    let piece: Piece;
+    if (pos < head.headLen) piece = { from: 'head', start: pos, end: Math.min(end, head.headLen - 1), fileStart: pos };
+    else if (head.moovOffset !== null && pos >= head.moovOffset && pos <= moovEnd) {
+      piece = { from: 'head', start: pos, end: Math.min(end, moovEnd), fileStart: head.headLen + (pos - head.moovOffset) };
+    } else {
+      const nextHeld = head.moovOffset !== null && head.moovOffset > pos ? head.moovOffset - 1 : end;
+      piece = { from: 'nas', start: pos, end: Math.min(end, nextHeld), fileStart: pos };
+    }
+    out.push(piece);
+    pos = piece.end + 1;
+  }
+  return out;
+}
+
+const hasBody = (plan: Plan): plan is Extract<Plan, { kind: 'full' | 'partial' }> => plan.kind === 'full' || plan.kind === 'partial';
+
+function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly Segment[], handles: readonly FileHandle[]): Prepared {
+  const v = validatorsFor(size, mtimeMs);
+  return { plan, size, etag: v.etag, lastModified: v.lastModified, segments, handles };
+}
+
+/** Opens one file and plans the answer against its own validators. */
+async function prepareOne(file: StreamPath, c: Conditions): Promise<Prepared> {
+  const f = await openInsideWithin(file.root, file.path, file.nasTimeoutMs);
+  return fromOpened(f, c);
+}
+
+function fromOpened(f: OpenedFile, c: Conditions): Prepared {
+  const plan = planResponse(c, validatorsFor(f.stats.size, f.stats.mtimeMs));
+  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end }] : [], [f.fh]);
+}
+
+const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() => r('late'), ms).unref());
+
 /**
- * Opens the file (checked on its handle, see openInside) and answers the request. Throws domain errors
- * before any header is sent. A client can hang up at any moment, during the open too: `res.destroyed`
- * is read after every wait, so the handle is closed and `onDone` runs at once, never left to the GC.
+ * Plans the answer of a NAS stream whose head sits on the SSD. Ranges the head covers never touch the
+ * NAS; a range that runs past it waits a moment for the NAS and, if the NAS is asleep or away, is
+ * answered with the head's part alone (a 206 may be shorter than asked, RFC 9110 §14.2; the player asks
+ * for the rest next). When the NAS file turns out to differ from the head's version, the head is dropped
+ * and the NAS file answers alone. Undefined when the head file itself cannot be opened.
  */
-export async function sendVideo(req: IncomingMessage, res: ServerResponse, contentId: string, file: VideoFile, hooks: SendHooks = {}): Promise<void> {
+async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): Promise<Prepared | undefined> {
+  const plan = planResponse(c, validatorsFor(head.size, head.mtimeMs));
+  if (!hasBody(plan)) return prepared(plan, head.size, head.mtimeMs, [], []);
+  let headFile: OpenedFile;
+  try {
+    headFile = await openInside(head.root, head.path);
+  } catch {
+    head.stale();
+    return undefined;
+  }
+  const pieces = splitByHead(plan.start, plan.end, head);
+  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start) });
+  if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map(headSegment), [headFile.fh]);
+
+  let leading = -1;
+  for (const p of pieces) {
+    if (p.from !== 'head') break;
+    leading = p.end;
+  }
+  const canShorten = plan.kind === 'partial' && leading >= plan.start;
+  const opening = openInsideWithin(file.root, file.path, file.nasTimeoutMs);
+  const nas = await (canShorten ? Promise.race([opening, later(file.nasWaitMs)]) : opening).catch((err: unknown) => err as Error);
+  if (nas === 'late' || nas instanceof Error) {
+    if (!canShorten) {
+      await headFile.fh.close().catch(() => undefined);
+      throw nas === 'late' ? Object.assign(new Error('NAS open timed out'), { code: 'ETIMEDOUT' }) : nas;
+    }
+    // The open goes on and wakes the disk for the next request; its handle is closed when it lands.
+    if (nas === 'late') opening.then((f) => f.fh.close(), () => undefined).catch(() => undefined);
+    const short: Plan = { kind: 'partial', status: 206, start: plan.start, end: leading };
+    return prepared(short, head.size, head.mtimeMs, pieces.filter((p) => p.end <= leading).map(headSegment), [headFile.fh]);
+  }
+  if (nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs) {
+    head.stale();
+    await headFile.fh.close().catch(() => undefined);
+    return fromOpened(nas, c);
+  }
+  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end }));
+  return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+}
+
+const closeAll = (handles: readonly FileHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));
+
+/**
+ * Opens the file(s) (each checked on its handle, see openInside) and answers the request. Throws domain
+ * errors before any header is sent. A client can hang up at any moment, during the open too: `res.destroyed`
+ * is read after every wait, so the handles are closed and `onDone` runs at once, never left to the GC.
+ */
+export async function sendVideo(req: IncomingMessage, res: ServerResponse, contentId: string, file: StreamPath, hooks: SendHooks = {}): Promise<void> {
   let reported = false;
   const report = (o: SendOutcome): void => {
     if (reported) return;
@@ -64,55 +165,50 @@ export async function sendVideo(req: IncomingMessage, res: ServerResponse, conte
   const abandoned = (): void => report({ plan: 'abandoned', status: 0, bytesSent: 0, aborted: true });
   if (res.destroyed) return abandoned();
 
-  let fh: FileHandle;
-  let st: Stats;
+  const h = req.headers;
+  const c: Conditions = {
+    method: req.method ?? 'GET',
+    range: h.range,
+    ifRange: header(h['if-range']),
+    ifMatch: header(h['if-match']),
+    ifNoneMatch: header(h['if-none-match']),
+    ifModifiedSince: header(h['if-modified-since']),
+    ifUnmodifiedSince: header(h['if-unmodified-since']),
+  };
+  let p: Prepared;
   try {
-    ({ fh, stats: st } = await openInside(file.root, file.path));
+    p = (file.head ? await prepareWithHead(file, file.head, c) : undefined) ?? (await prepareOne(file, c));
   } catch (err) {
     report({ plan: 'failed', status: 0, bytesSent: 0, aborted: res.destroyed });
     throw fsErrorToDomain(err, contentId);
   }
   if (res.destroyed) {
-    await fh.close().catch(() => undefined);
+    await closeAll(p.handles);
     return abandoned();
   }
   try {
     hooks.admit?.();
   } catch (err) {
-    await fh.close().catch(() => undefined);
+    await closeAll(p.handles);
     report({ plan: 'failed', status: 0, bytesSent: 0, aborted: false });
     throw err;
   }
 
-  const v = validatorsFor(st.size, st.mtimeMs);
-  const h = req.headers;
-  const plan = planResponse(
-    {
-      method: req.method ?? 'GET',
-      range: h.range,
-      ifRange: header(h['if-range']),
-      ifMatch: header(h['if-match']),
-      ifNoneMatch: header(h['if-none-match']),
-      ifModifiedSince: header(h['if-modified-since']),
-      ifUnmodifiedSince: header(h['if-unmodified-since']),
-    },
-    v,
-  );
-  const size = st.size;
+  const { plan, size } = p;
   const finish = (bytesSent: number, aborted: boolean): void => report({ plan: plan.kind, status: plan.status, bytesSent, aborted });
   const closeThen = async (then: () => void): Promise<void> => {
-    await fh.close().catch(() => undefined);
+    await closeAll(p.handles);
     then();
   };
   res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('ETag', v.etag);
-  res.setHeader('Last-Modified', v.lastModified);
+  res.setHeader('ETag', p.etag);
+  res.setHeader('Last-Modified', p.lastModified);
   res.setHeader('Cache-Control', 'private, no-transform');
-  if (plan.kind === 'precondition-failed' || plan.kind === 'unsatisfiable') {
-    await closeThen(() => report({ plan: plan.kind, status: plan.status, bytesSent: 0, aborted: false }));
-    throw plan.kind === 'unsatisfiable' ? new RangeNotSatisfiable(size) : new PreconditionFailed();
-  }
   switch (plan.kind) {
+    case 'precondition-failed':
+    case 'unsatisfiable':
+      await closeThen(() => report({ plan: plan.kind, status: plan.status, bytesSent: 0, aborted: false }));
+      throw plan.kind === 'unsatisfiable' ? new RangeNotSatisfiable(size) : new PreconditionFailed();
     case 'not-modified':
       res.statusCode = 304;
       res.end();
@@ -129,7 +225,7 @@ export async function sendVideo(req: IncomingMessage, res: ServerResponse, conte
         return closeThen(() => finish(0, false));
       }
       // No wait between the check of res.destroyed above and here: pump's close listener cannot miss the close.
-      pump(new FileBody(fh, plan.start, plan.end), res, hooks.onBytes, finish);
+      pump(new FileBody(p.segments), res, hooks.onBytes, finish);
       return;
     }
     default:

@@ -49,34 +49,52 @@ class ReadBufferPool {
 
 const pool = new ReadBufferPool(POOL_MAX_BYTES);
 
-/** Streams bytes start..end (inclusive) of `fh`, then closes it. */
+/** A run of bytes start..end (inclusive) of one open file. */
+export interface Segment {
+  readonly fh: FileHandle;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Streams one or more segments in order (a cached head on the SSD, then the rest from the NAS), then
+ * closes every handle. A reader never sees a seam: chunks are cut at segment ends.
+ */
 export class FileBody extends Readable {
   /** Pooled buffers handed to the consumer and not yet released. */
   private readonly lent = new Set<ArrayBuffer>();
+  private readonly segments: readonly Segment[];
+  private seg = 0;
   private pos: number;
   private nextRead = FIRST_READ;
   private reading = false;
   /** Bytes handed to the consumer so far. */
   bytesRead = 0;
 
-  constructor(private readonly fh: FileHandle, start: number, private readonly end: number) {
+  constructor(fhOrSegments: FileHandle | readonly Segment[], start = 0, end = -1) {
     // highWaterMark 0: hold no chunk beyond the one the socket is taking; memory per stream stays at one read.
     super({ highWaterMark: 0 });
-    this.pos = start;
+    this.segments = Array.isArray(fhOrSegments) ? fhOrSegments : [{ fh: fhOrSegments as FileHandle, start, end }];
+    this.pos = this.segments[0]?.start ?? 0;
   }
 
   override _read(): void {
     if (this.reading) return;
-    const remaining = this.end - this.pos + 1;
-    if (remaining <= 0) {
+    let s = this.segments[this.seg];
+    while (s && s.end - this.pos + 1 <= 0) {
+      s = this.segments[++this.seg];
+      if (s) this.pos = s.start;
+    }
+    if (!s) {
       this.push(null);
       return;
     }
+    const remaining = s.end - this.pos + 1;
     const n = Math.min(this.nextRead, remaining);
     const ab = pool.take(this.nextRead);
     this.nextRead = Math.min(this.nextRead * 2, MAX_READ);
     this.reading = true;
-    this.fh.read(Buffer.from(ab, 0, n), 0, n, this.pos).then(
+    s.fh.read(Buffer.from(ab, 0, n), 0, n, this.pos).then(
       ({ bytesRead, buffer }) => {
         this.reading = false;
         if (this.destroyed) {
@@ -113,9 +131,7 @@ export class FileBody extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    this.fh.close().then(
-      () => cb(err),
-      () => cb(err),
-    );
+    const handles = [...new Set(this.segments.map((s) => s.fh))];
+    Promise.allSettled(handles.map((fh) => fh.close())).then(() => cb(err));
   }
 }

@@ -11,8 +11,9 @@ import type { AlertState, StreamMetrics, StreamSession, StreamSource, WatchProgr
 import type { ProgressStore } from '../persistence/progress-store.ts';
 import type { SessionStore } from '../persistence/session-store.ts';
 import { EventBus } from './events.ts';
-import { StreamMetricsCollector } from './metrics.ts';
+import { StreamMetricsCollector, type CacheMetrics } from './metrics.ts';
 import { ProgressService } from './progress.ts';
+import { SlotTable } from './slots.ts';
 import { SessionManager, type ActiveSession, type Heartbeat, type RangeTicket, type SessionTimings } from './sessions.ts';
 
 export type { ActiveSession, Heartbeat, RangeTicket } from './sessions.ts';
@@ -41,10 +42,12 @@ export interface Streams {
   rangeBySession(sessionId: string, contentId: string, source: StreamSource): RangeTicket;
   /** Admits a range request made with a user's token alone. */
   rangeByUser(userId: string, contentId: string, source: StreamSource): RangeTicket;
+  /** Records how long a range request took to its first body byte, by source. */
+  recordTtfb(source: StreamSource, ms: number): void;
   /** Publishes a stream.error for a failure a viewer met. */
   reportError(err: DomainError, contentId: string, userId: string | null, sessionId: string | null): void;
   activeSessions(): ActiveSession[];
-  getStreamMetrics(): StreamMetrics & { readonly alerts: AlertState[] };
+  getStreamMetrics(): StreamMetrics & { readonly alerts: AlertState[]; readonly cache: CacheMetrics };
   prometheusText(): Promise<{ contentType: string; body: string }>;
   getProgress(userId: string, contentId: string): WatchProgress | undefined;
   updateProgress(userId: string, contentId: string, position: unknown, duration: unknown): WatchProgress;
@@ -63,6 +66,8 @@ export interface StreamDeps {
   readonly progress: ProgressStore;
   readonly clock: Clock;
   readonly timings: SessionTimings;
+  /** Admission: concurrent streams on the server and per user. */
+  readonly limits: { readonly maxStreams: number; readonly maxStreamsPerUser: number };
   readonly log: Logger;
 }
 
@@ -70,17 +75,21 @@ export interface StreamDeps {
 export function createStreams(deps: StreamDeps): Streams {
   const { library, cache, clock, log } = deps;
   const bus = new EventBus((err, event) => log.error({ err, event }, 'event subscriber failed'));
-  const manager = new SessionManager(cache, deps.sessions, bus, clock, deps.timings);
+  const slots = new SlotTable(deps.limits.maxStreams, deps.limits.maxStreamsPerUser);
+  const manager = new SessionManager(slots, deps.sessions, bus, clock, deps.timings);
   const recovered = manager.recover();
   if (recovered > 0) log.info({ action: 'sessions_recovered', count: recovered }, 'ended sessions left open by the previous process');
-  const metrics = new StreamMetricsCollector(bus, manager, deps.sessions, clock, cache.maxStreams);
+  const metrics = new StreamMetricsCollector(bus, manager, deps.sessions, clock, deps.limits.maxStreams, () => cache.stats());
   const progress = new ProgressService(deps.progress);
   logEvents(bus, log, library);
 
+  // Popularity for the SSD tier: every start counts, whether through /start or a bare range request.
+  bus.on('stream.started', (e) => cache.noteStart(e.content_id));
   const saveProgress = (s: StreamSession): void => {
     const duration = library.getContent(s.contentId).media?.durationSeconds;
     if (duration === undefined || s.position <= 0) return;
-    progress.update(s.userId, s.contentId, Math.min(s.position, duration), duration);
+    const saved = progress.update(s.userId, s.contentId, Math.min(s.position, duration), duration);
+    cache.noteProgress(s.contentId, saved.progressPercent);
   };
   const withBytes = (t: RangeTicket, source: StreamSource): RangeTicket => ({
     sessionId: t.sessionId,
@@ -118,6 +127,7 @@ export function createStreams(deps: StreamDeps): Streams {
     ownerOf: (sessionId) => manager.ownerOf(sessionId),
     rangeBySession: (sessionId, contentId, source) => withBytes(manager.rangeBySession(sessionId, contentId), source),
     rangeByUser: (userId, contentId, source) => withBytes(manager.rangeByUser(userId, contentId, source), source),
+    recordTtfb: (source, ms) => metrics.observeTtfb(source, ms),
     reportError(err, contentId, userId, sessionId) {
       bus.emit('stream.error', {
         session_id: sessionId,
@@ -131,7 +141,7 @@ export function createStreams(deps: StreamDeps): Streams {
     activeSessions: () => manager.active(),
     getStreamMetrics() {
       const m = metrics.metrics();
-      return { ...m, alerts: metrics.alerts(m) };
+      return { ...m, alerts: metrics.alerts(m), cache: metrics.cacheMetrics() };
     },
     prometheusText: () => metrics.prometheusText(),
     getProgress: (userId, contentId) => progress.get(userId, contentId),

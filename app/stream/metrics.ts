@@ -3,6 +3,7 @@
  * Prometheus text format through prom-client. Fed by the event bus and the session manager.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CacheStats } from '../cache/index.ts';
 import type { Clock } from '../model/clock.ts';
 import type { AlertState, StreamMetrics } from '../model/stream.ts';
 import type { SessionStore } from '../persistence/session-store.ts';
@@ -17,12 +18,33 @@ export const ALERTS = {
   missingFileWindowMs: 10 * 60_000,
 } as const;
 
+/** The SSD tier's figures in /api/admin/metrics (snake_case, as on the wire). */
+export interface CacheMetrics {
+  /** SSD-served bytes over all bytes since start-up, 0-1; null before any byte. */
+  readonly hit_rate_bytes: number | null;
+  readonly used_bytes: number;
+  readonly budget_bytes: number;
+  readonly copies: number;
+  readonly heads: number;
+  readonly promotions: Readonly<Record<string, number>>;
+  readonly promotion_failures: number;
+  readonly evictions: Readonly<Record<string, number>>;
+  /** Average copy rate of finished copies, MB/s; null before any. */
+  readonly copy_mb_per_second: number | null;
+  /** Median time to first byte of range requests by source, ms; null before any. */
+  readonly ttfb_p50_ms: Readonly<Record<'ssd' | 'nas', number | null>>;
+}
+
 /** Collects stream figures. */
 export class StreamMetricsCollector {
   readonly registry = new Registry();
   private readonly errorTimes: number[] = [];
   private lastMissingFile = -Infinity;
   private readonly bytesSent: Counter<'source'>;
+  private readonly bytesBySource = { ssd: 0, nas: 0 };
+  private readonly ttfb: Histogram<'source'>;
+  /** Recent TTFB samples per source, for the median in the JSON view. */
+  private readonly ttfbRecent: Record<'ssd' | 'nas', number[]> = { ssd: [], nas: [] };
 
   constructor(
     bus: EventBus,
@@ -30,6 +52,7 @@ export class StreamMetricsCollector {
     private readonly store: SessionStore,
     private readonly clock: Clock,
     private readonly maxStreams: number,
+    private readonly cacheStats: () => CacheStats,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'wsoptv_' });
@@ -69,6 +92,49 @@ export class StreamMetricsCollector {
       },
     });
 
+    this.ttfb = new Histogram({
+      name: 'wsoptv_ttfb_seconds',
+      help: 'Time from a range request to its first body byte, by source.',
+      labelNames: ['source'] as const,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    const cacheGauge = (name: string, help: string, read: (s: CacheStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(cacheStats()));
+        },
+      });
+    };
+    cacheGauge('wsoptv_cache_used_bytes', 'Bytes held by the SSD tier.', (c) => c.usedBytes);
+    cacheGauge('wsoptv_cache_budget_bytes', 'Byte budget of the SSD tier.', (c) => c.budgetBytes);
+    cacheGauge('wsoptv_cache_copies', 'Whole videos on the SSD.', (c) => c.copies);
+    cacheGauge('wsoptv_cache_copied_bytes', 'Bytes copied NAS to SSD by finished copies.', (c) => c.copiedBytes);
+    const labelled = (name: string, help: string, label: string, read: (s: CacheStats) => Readonly<Record<string, number>>): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: [label],
+        registers,
+        collect() {
+          for (const [k, v] of Object.entries(read(cacheStats()))) this.set({ [label]: k }, v);
+        },
+      });
+    };
+    labelled('wsoptv_cache_promotions', 'Copies placed on the SSD, by reason.', 'reason', (c) => c.promotions);
+    labelled('wsoptv_cache_evictions', 'Entries removed from the SSD, by reason.', 'reason', (c) => c.evictions);
+    new Gauge({
+      name: 'wsoptv_cache_hit_rate_bytes',
+      help: 'Share of video bytes served from the SSD since start-up (0-1).',
+      registers,
+      collect() {
+        this.set(self.cacheMetrics().hit_rate_bytes ?? 0);
+      },
+    });
+
     bus.on('stream.started', (e) => startedTotal.inc({ source: e.source }));
     bus.on('stream.ended', (e) => duration.observe(e.watch_duration));
     bus.on('stream.error', (e) => {
@@ -80,9 +146,41 @@ export class StreamMetricsCollector {
     });
   }
 
+  /** Records a range request's time to first byte. */
+  observeTtfb(source: 'ssd' | 'nas', ms: number): void {
+    this.ttfb.observe({ source }, ms / 1000);
+    const list = this.ttfbRecent[source];
+    list.push(ms);
+    if (list.length > 512) list.splice(0, list.length - 512);
+  }
+
+  /** The SSD tier's figures. */
+  cacheMetrics(): CacheMetrics {
+    const c = this.cacheStats();
+    const total = this.bytesBySource.ssd + this.bytesBySource.nas;
+    const median = (xs: readonly number[]): number | null => {
+      if (xs.length === 0) return null;
+      const s = [...xs].sort((a, b) => a - b);
+      return Math.round(s[Math.floor(s.length / 2)]! * 100) / 100;
+    };
+    return {
+      hit_rate_bytes: total === 0 ? null : Math.round((this.bytesBySource.ssd / total) * 1000) / 1000,
+      used_bytes: c.usedBytes,
+      budget_bytes: c.budgetBytes,
+      copies: c.copies,
+      heads: c.heads,
+      promotions: c.promotions,
+      promotion_failures: c.promotionFailures,
+      evictions: c.evictions,
+      copy_mb_per_second: c.copySeconds > 0 ? Math.round((c.copiedBytes / c.copySeconds / 1e6) * 10) / 10 : null,
+      ttfb_p50_ms: { ssd: median(this.ttfbRecent.ssd), nas: median(this.ttfbRecent.nas) },
+    };
+  }
+
   /** Counts bytes sent from a source (the session manager counts per session). */
-  countBytes(source: string, n: number): void {
+  countBytes(source: 'ssd' | 'nas', n: number): void {
     this.bytesSent.inc({ source }, n);
+    this.bytesBySource[source] += n;
   }
 
   /** StreamMetrics for today (local midnight onwards). */

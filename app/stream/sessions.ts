@@ -1,7 +1,7 @@
 /**
  * Stream sessions: what a "stream" is. A session is one viewing (a `<video>` element issues many range
  * requests, often in parallel; they all belong to one session and take one slot). Sessions live in
- * memory while active and are recorded in SQLite; slots come from the cache module.
+ * memory while active and are recorded in SQLite; each takes one slot of the admission table (slots.ts).
  *
  *   /start ──► active ──(heartbeats / range requests keep it alive)──► ended
  *                 │  silent > stale-after: stale, its slot goes to the same user's next start (replaced)
@@ -10,12 +10,12 @@
  *   start-up: every session a previous process left active ends with server_restart.
  */
 import { randomBytes } from 'node:crypto';
-import type { Cache } from '../cache/index.ts';
 import type { Clock } from '../model/clock.ts';
 import { AuthInvalidToken, RateLimitExceeded, SessionEnded, SessionNotFound } from '../model/errors.ts';
 import type { EndReason, PlayerState, Qoe, StreamSession, StreamSource } from '../model/stream.ts';
 import type { SessionStore } from '../persistence/session-store.ts';
 import type { EventBus } from './events.ts';
+import type { SlotTable } from './slots.ts';
 import { RateMeter } from './rate-meter.ts';
 
 /** Timing rules of sessions, in milliseconds. */
@@ -79,7 +79,7 @@ export class SessionManager {
   readonly serverRate = new RateMeter();
 
   constructor(
-    private readonly cache: Cache,
+    private readonly slots: SlotTable,
     private readonly store: SessionStore,
     private readonly bus: EventBus,
     private readonly clock: Clock,
@@ -93,12 +93,12 @@ export class SessionManager {
 
   /** Opens a session, taking a slot; a stale session of the same user gives up its slot if a limit is hit. */
   start(userId: string, contentId: string, source: StreamSource, implicit = false): StreamSession {
-    let refusal = this.cache.acquireStreamSlot(userId);
+    let refusal = this.slots.acquire(userId);
     if (refusal) {
       const stale = this.oldestStaleOf(userId);
       if (stale) {
         this.finish(stale, 'replaced');
-        refusal = this.cache.acquireStreamSlot(userId);
+        refusal = this.slots.acquire(userId);
       }
     }
     if (refusal) {
@@ -127,7 +127,7 @@ export class SessionManager {
       this.store.insert(this.snapshot(s));
     } catch (err) {
       this.live.delete(s.sessionId);
-      this.cache.releaseStreamSlot(userId);
+      this.slots.release(userId);
       throw err;
     }
     this.bus.emit('stream.started', { session_id: s.sessionId, user_id: userId, content_id: contentId, source, timestamp: iso(now) });
@@ -291,7 +291,7 @@ export class SessionManager {
   private finish(s: Live, reason: EndReason): StreamSession {
     const now = this.clock();
     this.live.delete(s.sessionId);
-    this.cache.releaseStreamSlot(s.userId);
+    this.slots.release(s.userId);
     const ended: StreamSession = { ...this.snapshot(s), status: 'ended', endedAt: now, endReason: reason };
     this.store.save(ended);
     // In-flight responses stop now (SPEC §4: an ended stream really stops), not at their next request.

@@ -116,7 +116,13 @@ export async function startTestServer(
   const config = loadConfig(
     // Bare range requests open implicit sessions that hold a slot; tests about bytes would trip the per-user
     // limit of 3 after three files. Tests about limits pass their own --max-streams-per-user, which wins.
-    ['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--max-streams-per-user', '1000', ...flags],
+    // The SSD tier copies in the background; tests not about it keep it idle (no heads, no promotion) so
+    // that what they serve is decided by what they do. Cache tests pass their own values, which win.
+    [
+      '--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent',
+      '--max-streams-per-user', '1000', '--head-bytes', '0', '--promote-after', '10000', '--cache-reserve', '0',
+      ...flags,
+    ],
     { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
   );
   const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock });

@@ -108,4 +108,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
     `,
   },
+  {
+    version: 5,
+    name: 'ssd cache index',
+    // One row per file of the SSD tier: a whole copy of a video, or its head (first bytes, then the moov
+    // box when it lies beyond them). The source's size and mtime at copy time decide whether it is valid.
+    sql: `
+      CREATE TABLE cache_entries (
+        content_id       TEXT NOT NULL,
+        kind             TEXT NOT NULL CHECK (kind IN ('copy', 'head')),
+        file             TEXT NOT NULL UNIQUE,
+        size             INTEGER NOT NULL,
+        source_size      INTEGER NOT NULL,
+        source_mtime_ms  REAL NOT NULL,
+        head_len         INTEGER NOT NULL DEFAULT 0,
+        moov_offset      INTEGER,
+        moov_len         INTEGER,
+        created_at       INTEGER NOT NULL,
+        last_streamed_at INTEGER NOT NULL,
+        hits             INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (content_id, kind)
+      );
+      CREATE TABLE cache_pins (
+        content_id TEXT PRIMARY KEY,
+        pinned_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];

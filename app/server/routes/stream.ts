@@ -39,7 +39,7 @@ function streamGuard(auth: Auth, streams: Streams): RequestHandler {
 }
 
 /** `GET|HEAD /api/stream/{id}`: mount before the API-wide guard, it brings its own. */
-export function streamBytesRoutes(library: Library, cache: Cache, streams: Streams, auth: Auth, log: Logger): Router {
+export function streamBytesRoutes(cache: Cache, streams: Streams, auth: Auth, log: Logger): Router {
   const r = Router();
   r.route('/api/stream/:id')
     .get(streamGuard(auth, streams), async (req, res) => {
@@ -52,6 +52,9 @@ export function streamBytesRoutes(library: Library, cache: Cache, streams: Strea
         throw err;
       });
       let ticket: RangeTicket | undefined;
+      let firstByte = true;
+      // While this response reads an SSD copy or head, the tier does not evict it.
+      const releases = [cache.lease(id, file.source === 'ssd' ? 'copy' : 'head')];
       try {
         await sendVideo(req, res, id, file, {
           // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
@@ -61,8 +64,15 @@ export function streamBytesRoutes(library: Library, cache: Cache, streams: Strea
             // If the session ends (an admin, a disabled user) while this response runs, cut it at once.
             t.onCut(() => res.destroy());
           },
-          onBytes: (n) => ticket?.addBytes(n),
+          onBytes: (n) => {
+            if (firstByte) {
+              firstByte = false;
+              streams.recordTtfb(file.source, performance.now() - t0);
+            }
+            ticket?.addBytes(n);
+          },
           onDone: (o) => {
+            for (const release of releases) release();
             ticket?.done();
             log.debug(
               { action: 'stream_request', content_id: id, session_id: ticket?.sessionId ?? p.sessionId ?? null, source: file.source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },

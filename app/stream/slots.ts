@@ -1,5 +1,5 @@
 /**
- * Stream slots: in-memory counters of open streams on the server and per user. They are the limit
+ * Stream admission: in-memory counters of open streams on the server and per user. They are the limit
  * the v2 PRD puts on concurrent streams (100 on the server, 3 per user). Memory only: a restart
  * starts with no slots taken, and sessions left open by the old process are ended at start-up.
  */
