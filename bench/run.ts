@@ -9,6 +9,7 @@
  * and viewer bodies by sampling; a wrong byte makes the run exit 1. Options (after `npm run bench --`):
  * --rounds N (default 3), --seconds S per wrk run (default 6), --seeks N per level (default 500),
  * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone).
+ * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
+import { runCacheSimulation } from './cache-sim.ts';
 import { warmPageCache, writeOffsetFile } from './fixtures.ts';
 import { runSeeks, runWrk, SEEK_BYTES, type SeekResult, startViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
 import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll, waitUntil, type Tracked } from './procs.ts';
@@ -515,6 +517,8 @@ function cleanup(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // The cache simulation starts no server and needs none of the options below.
+  if (process.argv[2] === 'cache') return void (process.exitCode = await runCacheSimulation(process.argv.slice(3)));
   const o = parseOptions();
   requireWrk();
   const t0 = performance.now();
