@@ -133,6 +133,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       webRoot: path.join(PROJECT_ROOT, 'renderer'),
       corsOrigins: config.corsOrigins,
       onAccountsChanged: enforceAccounts,
+      clock,
     });
     server = await listen(app, config.port, config.host);
     const port = boundPort(server);

@@ -150,7 +150,7 @@ export async function copyToCache(job: CopyJob, cacheRoot: string, opts: CopyOpt
     const { spans, headLen, moovOffset, moovLen } = await spansOf(job, src.fh);
     const total = spans.reduce((n, s) => n + s.length, 0);
     await mkdir(path.dirname(tmpName), { recursive: true, mode: 0o700 });
-    out = await open(tmpName, 'wx', 0o600);
+    out = await open(tmpName, 'wx+', 0o600); // read back for the check after the copy
     const buf = Buffer.allocUnsafe(CHUNK);
     const t0 = performance.now();
     let copied = 0;

@@ -8,7 +8,7 @@
  * and it announces what it does through the `announce` callback. No copy, hash or eviction runs on a
  * request path: range requests read an in-memory index.
  */
-import { readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { openInside, type FileLocation, type Library } from '../library/index.ts';
@@ -194,15 +194,17 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
 
   // A temporary file is a copy that never finished (a crash, a kill): it is never served, so it goes.
   await rm(path.join(root, CACHE_DIRS.tmp), { recursive: true, force: true });
+  // The folders exist from the start, so the cache watcher sees every file placed in them.
+  for (const dir of Object.values(CACHE_DIRS)) await mkdir(path.join(root, dir), { recursive: true, mode: 0o700 });
 
   const drop = async (e: CacheEntryRecord, reason: EvictReason): Promise<void> => {
     entries.delete(entryKey(e.kind, e.contentId));
     policy.remove(e.kind, e.contentId);
     store.delete(e.contentId, e.kind);
-    await rm(full(e.file), { force: true });
     stats.evictions[reason]++;
     log.info({ action: 'cache_evicted', content_id: e.contentId, kind: e.kind, reason, bytes: e.size }, 'cache entry evicted');
     deps.announce('cache.evicted', { content_id: e.contentId, kind: e.kind, reason, bytes: e.size, timestamp: iso() });
+    await rm(full(e.file), { force: true });
   };
   const dropSoon = (e: CacheEntryRecord, reason: EvictReason): void => {
     // Off the request path: the entry leaves the index at once, its file a moment later.

@@ -7,11 +7,13 @@ import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
 import type { Cache } from '../cache/index.ts';
 import type { Library } from '../library/index.ts';
+import type { Clock } from '../model/clock.ts';
 import type { Streams } from '../stream/index.ts';
 import { authenticate, bearerSource, cookieSource } from './auth-guard.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { cors, securityHeaders } from './headers.ts';
 import { sameOriginGuard } from './same-origin.ts';
+import { adminCacheRoutes } from './routes/admin-cache.ts';
 import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
@@ -32,6 +34,8 @@ export interface HttpDeps {
   readonly corsOrigins: readonly string[];
   /** Applies account changes to live streams (a disabled user's sessions end); called after each change made here. */
   readonly onAccountsChanged: () => void;
+  /** The clock of timeouts and progress figures. */
+  readonly clock: Clock;
 }
 
 /** Builds the Express application. */
@@ -64,6 +68,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(streamInfoRoutes(library, cache));
   app.use(sessionRoutes(library, streams));
   app.use(adminStreamRoutes(library, auth, streams));
+  app.use(adminCacheRoutes(library, cache, deps.clock));
   app.use('/api', notFound);
 
   app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
