@@ -12,7 +12,7 @@ import { createCache, type Cache } from './cache/index.ts';
 import { watchCacheFolder, type CacheWatch } from './cache/watcher.ts';
 import { CacheStore } from './persistence/cache-store.ts';
 import { PROJECT_ROOT, type Config } from './config/config.ts';
-import { createLibrary, type Library, type ScanReport } from './library/index.ts';
+import { createLibrary, type Library, type Opener, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
 import { openDatabase, secureDataDir } from './persistence/db.ts';
@@ -53,6 +53,8 @@ export interface StartOptions {
   readonly log?: Logger;
   /** The clock sessions time out by. */
   readonly clock?: Clock;
+  /** Wraps the opener of NAS files: tests and the bench play a sleeping or hung NAS with it. */
+  readonly openNas?: Opener;
 }
 
 /** Builds and starts everything; on failure, closes whatever was opened and rethrows. */
@@ -93,6 +95,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       log: root.child({ service: 'cache' }),
       // The tier announces on the stream bus (the console's feed, the log) without importing stream/.
       announce: (event, payload) => streams?.bus.emit(event, payload),
+      openNas: opts.openNas,
     });
     const liveCache = cache;
     cacheWatch = watchCacheFolder(config.cacheDir, (rel) => liveCache.fileRemoved(rel));

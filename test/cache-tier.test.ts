@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
+import { openInside } from '../app/library/index.ts';
 import { copySample, offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
 import { openAndPause } from './helpers/raw-http.ts';
 import { rawRequest, startTestServer, TEST_ADMIN_PASSWORD, type TestServer } from './helpers/server.ts';
@@ -282,6 +283,60 @@ describe('when the NAS is away and a video has a whole copy', () => {
     assert.ok(await eventually(async () => (await ts.request('/api/admin/cache')).json().entries.length === 0, 3_000));
     assert.equal((await ts.request(`/api/stream/${cached}/info`)).json().source, 'nas');
     assert.equal((await ts.request('/api/admin/metrics')).json().cache.evictions.missing, 1);
+  });
+});
+
+describe('when a NAS open hangs (a dead mount)', () => {
+  let ts: TestServer;
+  let hung = 0;
+  before(async () => {
+    ts = await startTestServer(
+      async (lib) => {
+        await writeOffsetFile(path.join(lib, 'dead.mp4'), 100_000);
+        await writeOffsetFile(path.join(lib, 'alive.mp4'), 3_000_000);
+      },
+      ['--nas-timeout', '1s'],
+      {
+        // Opens of dead.mp4 never come back, as on a mount whose server went away.
+        openNas: (root, file) => {
+          if (file.endsWith('dead.mp4')) {
+            hung++;
+            return new Promise(() => undefined);
+          }
+          return openInside(root, file);
+        },
+      },
+    );
+  });
+  after(() => ts.close());
+
+  it('the request answers 503 after --nas-timeout, and other viewers keep streaming meanwhile', async () => {
+    const t0 = Date.now();
+    const dead = ts.request(`/api/stream/${ts.idOf('dead.mp4')}`, { headers: { range: 'bytes=0-9' } });
+    const alive: Promise<number>[] = [];
+    for (let i = 0; i < 5; i++) alive.push(ts.request(`/api/stream/${ts.idOf('alive.mp4')}`, { headers: { range: `bytes=${i * 500_000}-${i * 500_000 + 99_999}` } }).then((r) => r.status));
+    assert.deepEqual(await Promise.all(alive), [206, 206, 206, 206, 206]);
+    assert.ok(Date.now() - t0 < 900, 'the others did not wait for the hung open');
+    const res = await dead;
+    assert.equal(res.status, 503);
+    assert.equal(res.json().error.code, 'STREAM_FILE_UNAVAILABLE');
+    assert.ok(Date.now() - t0 >= 950, 'it waited for the timeout');
+    assert.equal(hung, 1);
+    assert.equal((await ts.request(`/api/stream/${ts.idOf('dead.mp4')}/start`, { method: 'POST' })).status, 503);
+  });
+
+  it('past a few hung opens, new NAS opens are refused at once, so the hung ones cannot take every thread', async () => {
+    const dead = ts.idOf('dead.mp4');
+    // Two hung opens are pending from the test above; two more reach the limit of four.
+    await Promise.all([0, 1].map(() => ts.request(`/api/stream/${dead}`, { headers: { range: 'bytes=0-9' } })));
+    assert.equal(hung, 4);
+    const t0 = Date.now();
+    const res = await ts.request(`/api/stream/${dead}`, { headers: { range: 'bytes=0-9' } });
+    assert.equal(res.status, 503);
+    assert.ok(Date.now() - t0 < 500, `refused at once (${Date.now() - t0} ms)`);
+    assert.equal(hung, 4, 'no fifth open was attempted');
+    const ok = await ts.request(`/api/stream/${ts.idOf('alive.mp4')}`, { headers: { range: 'bytes=0-99' } });
+    assert.equal(ok.status, 503, 'the NAS as a whole is not answering: a plain NAS read is refused too');
   });
 });
 

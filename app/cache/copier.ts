@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { openInside } from '../library/index.ts';
+import { openInside, type Opener } from '../library/index.ts';
 
 /** Folders below the cache root. */
 export const CACHE_DIRS = { copies: 'copies', heads: 'heads', tmp: 'tmp' } as const;
@@ -23,6 +23,8 @@ export interface CopyJob {
   readonly sourceMtimeMs: number;
   /** For a head: how many leading bytes to keep. */
   readonly headBytes?: number;
+  /** How to open the source; openInside unless wrapped. */
+  readonly open?: Opener;
 }
 
 /** What a finished copy holds. */
@@ -140,7 +142,7 @@ export class CopyRefused extends Error {
 
 /** Copies one job into `cacheRoot` (the cache root's real path); resolves with the file placed, or rejects leaving nothing. */
 export async function copyToCache(job: CopyJob, cacheRoot: string, opts: CopyOptions): Promise<CopyResult> {
-  const src = await openInside(job.sourceRoot, job.sourcePath);
+  const src = await (job.open ?? openInside)(job.sourceRoot, job.sourcePath);
   const tmpName = path.join(cacheRoot, CACHE_DIRS.tmp, `${job.contentId}.${job.kind}.${randomBytes(4).toString('hex')}.part`);
   const rel = job.kind === 'copy' ? `${CACHE_DIRS.copies}/${job.contentId}.mp4` : `${CACHE_DIRS.heads}/${job.contentId}.head`;
   let out: FileHandle | undefined;

@@ -11,7 +11,7 @@
 import { mkdir, readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { openInside, type FileLocation, type Library } from '../library/index.ts';
+import { openInside, type FileLocation, type Library, type Opener } from '../library/index.ts';
 import type { Clock } from '../model/clock.ts';
 import { CacheEntryInUse, CacheEntryNotFound, CacheOverBudget, FileUnavailable } from '../model/errors.ts';
 import type { PromoteReason, StreamEvents, StreamSource } from '../model/stream.ts';
@@ -45,6 +45,8 @@ export interface StreamPath {
   readonly root: string | null;
   readonly source: StreamSource;
   readonly mimeType: string;
+  /** How to open `path` (with the handle check); the NAS opener may be wrapped for the bench. */
+  readonly open: Opener;
   /** For a NAS stream: the head on the SSD, which serves the ranges it covers without touching the NAS. */
   readonly head?: HeadRef;
   /** How long to wait for the NAS before a range that the head can answer in part is answered from the head alone. */
@@ -154,7 +156,12 @@ export interface CacheDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly announce: <K extends 'cache.promoted' | 'cache.evicted'>(event: K, payload: StreamEvents[K]) => void;
+  /** Opens NAS files; defaults to openInside. Tests and the bench wrap it to play a slow or hung NAS. */
+  readonly openNas?: Opener;
 }
+
+/** NAS opens past their timeout that may still be pending before new ones are refused at once. */
+export const MAX_STUCK_NAS_OPENS = 4;
 
 /** How long a NAS open may take before a range the head covers in part is answered from the head alone. */
 const NAS_WAIT_MS = 150;
@@ -174,6 +181,25 @@ const entryKey = (kind: EntryKind, id: string): string => `${kind}:${id}`;
 /** Builds the tier, checks its index against the disk (dropping what changed) and starts its copier. */
 export async function createCache(deps: CacheDeps): Promise<Cache> {
   const { library, store, options: o, clock, log } = deps;
+  const rawOpenNas = deps.openNas ?? openInside;
+  // An open on a dead mount never returns and holds a thread of the pool for good. Past a few such
+  // opens, new NAS opens fail at once instead of taking the last threads the SSD streams need.
+  let stuckOpens = 0;
+  const openNas: Opener = (realRoot, file) => {
+    if (stuckOpens >= MAX_STUCK_NAS_OPENS) return Promise.reject(Object.assign(new Error('the NAS is not answering'), { code: 'ENASHUNG' }));
+    const opening = rawOpenNas(realRoot, file);
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      stuckOpens++;
+    }, o.nasTimeoutMs);
+    const settle = (): void => {
+      clearTimeout(timer);
+      if (late) stuckOpens--;
+    };
+    opening.then(settle, settle);
+    return opening;
+  };
   const root = await realpath(deps.cacheDir);
   const policy = new CachePolicy({ promoteAfter: o.promoteAfter, promoteWindowMs: o.promoteWindowMs, budgetBytes: o.budgetBytes });
   const entries = new Map<string, CacheEntryRecord>();
@@ -284,7 +310,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       log.info({ action: 'cache_no_room', content_id: job.contentId, kind: job.kind, bytes: size }, 'no room in the cache budget');
       return;
     }
-    const copyJob: CopyJob = { contentId: job.contentId, kind: job.kind, sourcePath: loc.path, sourceRoot: loc.root, sourceSize: loc.size, sourceMtimeMs: loc.mtimeMs, headBytes: o.headBytes };
+    const copyJob: CopyJob = { contentId: job.contentId, kind: job.kind, sourcePath: loc.path, sourceRoot: loc.root, sourceSize: loc.size, sourceMtimeMs: loc.mtimeMs, headBytes: o.headBytes, open: openNas };
     const t0 = performance.now();
     job.startedAt = clock();
     job.total = size;
@@ -368,7 +394,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
   /** Opens the NAS file to prove it readable, within `ms`; a late open is closed when it lands. */
   const probeNas = async (loc: FileLocation, ms: number): Promise<'ok' | 'late'> => {
     if (loc.root === null) throw new FileUnavailable('', 'ENOENT');
-    const opening = openInside(loc.root, loc.path);
+    const opening = openNas(loc.root, loc.path);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
     const first = await Promise.race([opening.then((f) => f), late]).finally(() => clearTimeout(timer));
@@ -389,10 +415,10 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       const copy = entries.get(entryKey('copy', contentId));
       if (copy && !matches(copy, loc)) dropSoon(copy, 'invalid');
       else if (copy) {
-        if (!opts?.recheck) return { ...base, path: full(copy.file), root, source: 'ssd' };
+        if (!opts?.recheck) return { ...base, path: full(copy.file), root, source: 'ssd', open: openInside };
         try {
           await (await openInside(root, full(copy.file))).fh.close();
-          return { ...base, path: full(copy.file), root, source: 'ssd' };
+          return { ...base, path: full(copy.file), root, source: 'ssd', open: openInside };
         } catch {
           dropSoon(copy, 'missing');
         }
@@ -411,7 +437,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
           throw new FileUnavailable(contentId, (err as NodeJS.ErrnoException).code ?? 'EIO');
         }
       }
-      return { ...base, path: loc.path, root: loc.root, source: 'nas', head };
+      return { ...base, path: loc.path, root: loc.root, source: 'nas', head, open: openNas };
     },
 
     noteStart(contentId) {

@@ -10,7 +10,7 @@ import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
-export { openInside, openInsideWithin, type OpenedFile } from './safe-open.ts';
+export { openInside, openInsideWithin, type OpenedFile, type Opener } from './safe-open.ts';
 
 /** Where a video's bytes are: a path inside the library and the real root the opened file must lie in. */
 export interface FileLocation {

@@ -12,6 +12,9 @@ import { constants, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { isInside } from './paths.ts';
 
+/** Opens a file under a root with the handle check; the NAS opener can be wrapped (the bench simulates a sleeping disk). */
+export type Opener = (realRoot: string, full: string) => Promise<OpenedFile>;
+
 /** An open file that passed the check; the caller closes `fh`. */
 export interface OpenedFile {
   readonly fh: FileHandle;
@@ -82,9 +85,9 @@ export function usePortableCheckForTests(on: boolean): void {
  * and a request must not wait on it. A handle that arrives after the deadline is closed at once.
  * A null root (a library whose root cannot be resolved now) fails with ENOENT.
  */
-export function openInsideWithin(realRoot: string | null, full: string, ms: number): Promise<OpenedFile> {
+export function openInsideWithin(realRoot: string | null, full: string, ms: number, opener: Opener = openInside): Promise<OpenedFile> {
   if (realRoot === null) return Promise.reject(Object.assign(new Error('library root unavailable'), { code: 'ENOENT' }));
-  const opening = openInside(realRoot, full);
+  const opening = opener(realRoot, full);
   return new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {

@@ -89,7 +89,7 @@ function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly 
 
 /** Opens one file and plans the answer against its own validators. */
 async function prepareOne(file: StreamPath, c: Conditions): Promise<Prepared> {
-  const f = await openInsideWithin(file.root, file.path, file.nasTimeoutMs);
+  const f = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
   return fromOpened(f, c);
 }
 
@@ -127,7 +127,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     leading = p.end;
   }
   const canShorten = plan.kind === 'partial' && leading >= plan.start;
-  const opening = openInsideWithin(file.root, file.path, file.nasTimeoutMs);
+  const opening = openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
   const nas = await (canShorten ? Promise.race([opening, later(file.nasWaitMs)]) : opening).catch((err: unknown) => err as Error);
   if (nas === 'late' || nas instanceof Error) {
     if (!canShorten) {

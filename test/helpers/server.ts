@@ -9,6 +9,7 @@ import { loadConfig } from '../../app/config/config.ts';
 import { startServer, type RunningServer } from '../../app/compose.ts';
 import { createLogger } from '../../app/log.ts';
 import type { Clock } from '../../app/model/clock.ts';
+import type { Opener } from '../../app/library/index.ts';
 import type { Logger } from 'pino';
 import { tempDir } from './fixtures.ts';
 
@@ -56,6 +57,8 @@ export interface TestServerOptions {
   /** Clock for session timeouts (see ManualClock). */
   readonly clock?: Clock;
   readonly log?: Logger;
+  /** Wraps the NAS opener, to play a slow or hung NAS. */
+  readonly openNas?: Opener;
   /** Reuse the folders of an earlier server (a restart); they are then left in place on close. */
   readonly dirs?: { readonly libraryDir: string; readonly dataDir: string };
 }
@@ -125,7 +128,7 @@ export async function startTestServer(
     ],
     { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
   );
-  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock });
+  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock, openNas: opts.openNas });
   const login = async (username: string, password: string): Promise<string> => {
     const res = await rawRequest(`${server.url}/api/auth/login`, { method: 'POST', body: { username, password } });
     if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${res.body.toString()}`);
