@@ -12,21 +12,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
 import { openInside } from '../app/library/index.ts';
-import { copySample, offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { copySample, eventually, offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
 import { openAndPause } from './helpers/raw-http.ts';
 import { rawRequest, startTestServer, TEST_ADMIN_PASSWORD, type TestServer } from './helpers/server.ts';
 
 const run = promisify(execFile);
 
-/** Polls until `probe` holds or `ms` pass. */
-async function eventually(probe: () => boolean | Promise<boolean>, ms = 5_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Starts and ends one stream; returns the source it started on. */
 async function play(ts: TestServer, id: string): Promise<string> {

@@ -15,7 +15,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { loadConfig, PROJECT_ROOT } from '../app/config/config.ts';
 import { usePortableCheckForTests } from '../app/library/safe-open.ts';
 import { createLogger } from '../app/log.ts';
-import { offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { eventually, offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
 import { openAndPause } from './helpers/raw-http.ts';
 import { ManualClock, startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -37,15 +37,6 @@ async function openFds(): Promise<number> {
   return (await readdir('/proc/self/fd')).length;
 }
 
-/** Polls `probe` until it returns true or `ms` pass; returns the last answer. */
-async function eventually(probe: () => boolean | Promise<boolean>, ms = 3_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Sends a GET on a raw socket and destroys the socket `afterMs` after the last request byte left. */
 function sendAndHangUp(ts: TestServer, pathname: string, headers: Record<string, string>, afterMs: number): Promise<void> {

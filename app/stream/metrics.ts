@@ -113,6 +113,7 @@ export class StreamMetricsCollector {
     cacheGauge('wsoptv_cache_budget_bytes', 'Byte budget of the SSD tier.', (c) => c.budgetBytes);
     cacheGauge('wsoptv_cache_copies', 'Whole videos on the SSD.', (c) => c.copies);
     cacheGauge('wsoptv_cache_copied_bytes', 'Bytes copied NAS to SSD by finished copies.', (c) => c.copiedBytes);
+    cacheGauge('wsoptv_cache_copy_bytes_per_second', 'Average rate of finished copies NAS to SSD.', (c) => (c.copySeconds > 0 ? c.copiedBytes / c.copySeconds : 0));
     const labelled = (name: string, help: string, label: string, read: (s: CacheStats) => Readonly<Record<string, number>>): void => {
       new Gauge({
         name,

@@ -40,3 +40,13 @@ export async function copySample(dir: string, name: string, withSidecar = true):
   if (withSidecar) await copyFile(SAMPLE_SIDECAR, dest.replace(/\.[^.]+$/, '.json'));
   return dest;
 }
+
+/** Polls `probe` every 20 ms until it holds or `ms` pass; true when it held. A bounded wait, never a fixed sleep. */
+export async function eventually(probe: () => boolean | Promise<boolean>, ms = 5_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return true;
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
