@@ -160,6 +160,9 @@ export interface CacheDeps {
   readonly openNas?: Opener;
 }
 
+/** How long the next video of a folder is remembered for pre-warm. */
+const NEXT_TTL_MS = 60_000;
+
 /** NAS opens past their timeout that may still be pending before new ones are refused at once. */
 export const MAX_STUCK_NAS_OPENS = 4;
 
@@ -408,6 +411,21 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
 
   for (const id of store.pins()) enqueue(id, 'copy', 'pinned');
 
+  /** The playable video that follows `contentId` in its folder, by natural order. */
+  const nextOf = new Map<string, { readonly id: string | undefined; readonly at: number }>();
+  const findNext = (contentId: string): string | undefined => {
+    let rel: string;
+    try {
+      rel = library.getContent(contentId).relPath;
+    } catch {
+      return undefined;
+    }
+    const all = library.list();
+    const next = nextInFolder(rel, all.map((c) => c.relPath));
+    const target = next === undefined ? undefined : all.find((c) => c.relPath === next);
+    return target?.playable ? target.id : undefined;
+  };
+
   return {
     async getStreamPath(contentId, opts) {
       const loc = await library.getFilePath(contentId);
@@ -448,16 +466,14 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
 
     noteProgress(contentId, percent) {
       if (percent < PREWARM_AT_PERCENT) return;
-      let rel: string;
-      try {
-        rel = library.getContent(contentId).relPath;
-      } catch {
-        return;
+      const now = clock();
+      // Every heartbeat past 70 % asks; the answer is kept for a minute rather than reading the whole catalogue each time.
+      let next = nextOf.get(contentId);
+      if (!next || now - next.at > NEXT_TTL_MS) {
+        next = { id: findNext(contentId), at: now };
+        nextOf.set(contentId, next);
       }
-      const all = library.list();
-      const next = nextInFolder(rel, all.map((c) => c.relPath));
-      const target = next === undefined ? undefined : all.find((c) => c.relPath === next);
-      if (target && target.playable && !policy.has('copy', target.id)) enqueue(target.id, 'copy', 'prewarm');
+      if (next.id !== undefined && !policy.has('copy', next.id)) enqueue(next.id, 'copy', 'prewarm');
     },
 
     lease(contentId, kind) {
