@@ -6,6 +6,7 @@ import { realpath } from 'node:fs/promises';
 import type { CatalogueCounts, Content, Hand } from '../model/content.ts';
 import { ContentNotFound, FileUnavailable } from '../model/errors.ts';
 import type { ContentStore } from '../persistence/content-store.ts';
+import { replaceHands } from './hands-editor.ts';
 import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
@@ -43,6 +44,11 @@ export interface Library {
   getFilePath(id: string): Promise<FileLocation>;
   /** The video's hands, ordered by start. */
   getHands(id: string): readonly Hand[];
+  /**
+   * Replaces a video's hands (and title, when given) from a sidecar-shaped document; rewrites the sidecar
+   * atomically. ValidationFailed naming the problem, with nothing changed, when the document is invalid.
+   */
+  replaceHands(id: string, doc: unknown): Promise<Content>;
   /** Totals for health and the console. */
   counts(): CatalogueCounts;
   /** Re-reads the library root; never runs two scans at once (a second caller shares the first's result). */
@@ -64,6 +70,10 @@ export function createLibrary(root: string, store: ContentStore): Library {
     getContent,
     list: () => store.list(),
     getHands: (id) => getContent(id).hands,
+    async replaceHands(id, doc) {
+      await replaceHands(root, store, getContent(id), doc);
+      return getContent(id);
+    },
     counts: () => store.counts(),
     async getFilePath(id) {
       const row = store.locate(id);

@@ -2,6 +2,7 @@
  * The hands sidecar: a JSON file beside a video, same base name, `{"title", "hands": [...]}`.
  * Validation is all-or-nothing: a sidecar with one bad hand is rejected whole, never half-applied.
  */
+import { z } from 'zod';
 import type { Hand } from '../model/content.ts';
 
 /** What a valid sidecar says. */
@@ -33,21 +34,53 @@ export function parseSidecar(text: string, durationSeconds: number | null): Side
   return validateSidecar(doc, durationSeconds);
 }
 
-/** Validates an already-parsed sidecar document (also used by the hands import endpoint). */
-export function validateSidecar(doc: unknown, durationSeconds: number | null): Sidecar {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new SidecarInvalid('must be a JSON object');
-  const o = doc as Record<string, unknown>;
-  let title: string | null = null;
-  if (o.title !== undefined && o.title !== null) {
-    if (typeof o.title !== 'string' || o.title.trim() === '') throw new SidecarInvalid('title must be a non-empty string');
-    if (o.title.length > MAX_TITLE) throw new SidecarInvalid(`title is longer than ${MAX_TITLE} characters`);
-    title = o.title.trim();
-  }
-  const rawHands = o.hands ?? [];
-  if (!Array.isArray(rawHands)) throw new SidecarInvalid('hands must be an array');
-  if (rawHands.length > MAX_HANDS) throw new SidecarInvalid(`more than ${MAX_HANDS} hands`);
+const handSchema = z.looseObject(
+  {
+    index: z.number({ error: 'must be a whole number from 1' }).int({ error: 'must be a whole number from 1' }).min(1, { error: 'must be a whole number from 1' }),
+    start: z.number({ error: 'must be a number of seconds, 0 or more' }).min(0, { error: 'must be a number of seconds, 0 or more' }),
+    end: z.number({ error: 'must be a number of seconds' }),
+    is_best: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  { error: 'must be an object' },
+);
 
-  const hands = rawHands.map((h, i) => validateHand(h, i, durationSeconds));
+/**
+ * The shape of a sidecar, and of the body of `PUT /api/admin/contents/{id}/hands`: unknown keys are
+ * kept out of the result, not refused, so a logger's extra fields do not reject a sidecar.
+ */
+export const sidecarSchema = z.looseObject(
+  {
+    title: z
+      .string({ error: 'must be a non-empty string' })
+      .trim()
+      .min(1, { error: 'must be a non-empty string' })
+      .max(MAX_TITLE, { error: `is longer than ${MAX_TITLE} characters` })
+      .nullish(),
+    hands: z.array(handSchema, { error: 'must be an array' }).max(MAX_HANDS, { error: `has more than ${MAX_HANDS} hands` }).optional(),
+  },
+  { error: 'must be a JSON object' },
+);
+
+/** "hands[2].start" for the path ['hands', 2, 'start']. */
+function fieldOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+}
+
+/** Validates an already-parsed sidecar document (also the body of the hands endpoint): shape by schema, then the rules between hands. */
+export function validateSidecar(doc: unknown, durationSeconds: number | null): Sidecar {
+  const parsed = sidecarSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = fieldOf(issue.path);
+    throw new SidecarInvalid(field === '' ? issue.message : `${field} ${issue.message}`);
+  }
+  const hands: Hand[] = (parsed.data.hands ?? []).map((h) => ({ index: h.index, start: h.start, end: h.end, is_best: h.is_best ?? false }));
+  for (const h of hands) {
+    if (h.end <= h.start) throw new SidecarInvalid(`hand ${h.index} ends (${h.end} s) before it starts (${h.start} s)`);
+    if (durationSeconds !== null && h.end > durationSeconds + DURATION_TOLERANCE_S) {
+      throw new SidecarInvalid(`hand ${h.index} ends at ${h.end} s, past the video's ${durationSeconds} s`);
+    }
+  }
   const seen = new Set<number>();
   for (const h of hands) {
     if (seen.has(h.index)) throw new SidecarInvalid(`hand index ${h.index} appears twice`);
@@ -61,28 +94,5 @@ export function validateSidecar(doc: unknown, durationSeconds: number | null): S
       throw new SidecarInvalid(`hand ${cur.index} (${cur.start}-${cur.end} s) overlaps hand ${prev.index} (${prev.start}-${prev.end} s)`);
     }
   }
-  return { title, hands: sorted };
-}
-
-function validateHand(h: unknown, i: number, durationSeconds: number | null): Hand {
-  const where = `hands[${i}]`;
-  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new SidecarInvalid(`${where} must be an object`);
-  const o = h as Record<string, unknown>;
-  const index = o.index;
-  if (typeof index !== 'number' || !Number.isInteger(index) || index < 1) {
-    throw new SidecarInvalid(`${where}.index must be a whole number from 1`);
-  }
-  const start = o.start;
-  const end = o.end;
-  if (typeof start !== 'number' || !Number.isFinite(start) || start < 0) {
-    throw new SidecarInvalid(`${where}.start must be a number of seconds, 0 or more`);
-  }
-  if (typeof end !== 'number' || !Number.isFinite(end)) throw new SidecarInvalid(`${where}.end must be a number of seconds`);
-  if (end <= start) throw new SidecarInvalid(`hand ${index} ends (${end} s) before it starts (${start} s)`);
-  if (durationSeconds !== null && end > durationSeconds + DURATION_TOLERANCE_S) {
-    throw new SidecarInvalid(`hand ${index} ends at ${end} s, past the video's ${durationSeconds} s`);
-  }
-  const isBest = o.is_best ?? false;
-  if (typeof isBest !== 'boolean') throw new SidecarInvalid(`${where}.is_best must be true or false`);
-  return { index, start, end, is_best: isBest };
+  return { title: parsed.data.title ?? null, hands: sorted };
 }

@@ -84,6 +84,7 @@ export class ContentStore {
   private readonly byId;
   private readonly byPath;
   private readonly locateStmt;
+  private readonly handsStmt;
   private readonly all;
   private readonly insert;
   private readonly update;
@@ -109,6 +110,8 @@ export class ContentStore {
       @audioCodec, @width, @height, @bitrate, @faststart, @unplayableReason, @handsJson, @sidecarError,
       @sidecarMtimeMs, @now, @now)`);
     this.update = db.prepare(`UPDATE contents SET ${cols} WHERE id = @id`);
+    this.handsStmt = db.prepare(`UPDATE contents SET hands_json = @handsJson, title = @title, sidecar_error = NULL,
+      sidecar_mtime_ms = @sidecarMtimeMs, updated_at = @now WHERE id = @id`);
     this.del = db.prepare<[string]>('DELETE FROM contents WHERE id = ?');
     this.count = db.prepare<[], { total: number; playable: number }>(
       `SELECT COUNT(*) AS total,
@@ -144,6 +147,11 @@ export class ContentStore {
   counts(): CatalogueCounts {
     const c = this.count.get() ?? { total: 0, playable: 0 };
     return { total: c.total, playable: c.playable, unplayable: c.total - c.playable };
+  }
+
+  /** Replaces a video's hands and title after its sidecar was rewritten; the sidecar's mtime keeps the next scan from re-reading it. */
+  setHands(id: string, hands: readonly Hand[], title: string, sidecarMtimeMs: number, now = new Date().toISOString()): void {
+    this.handsStmt.run({ id, handsJson: JSON.stringify(hands), title, sidecarMtimeMs, now });
   }
 
   /** Inserts or updates several records and deletes others, all in one transaction. */

@@ -14,6 +14,7 @@ import { errorMiddleware, notFound } from './error-middleware.ts';
 import { cors, securityHeaders } from './headers.ts';
 import { sameOriginGuard } from './same-origin.ts';
 import { adminCacheRoutes } from './routes/admin-cache.ts';
+import { adminHandsRoutes } from './routes/admin-hands.ts';
 import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
@@ -38,6 +39,9 @@ export interface HttpDeps {
   readonly clock: Clock;
 }
 
+/** The hands editing path, below /api. */
+const HANDS_PATH = /^\/admin\/contents\/[^/]+\/hands$/;
+
 /** Builds the Express application. */
 export function createHttpApp(deps: HttpDeps): Express {
   const { library, cache, auth, streams, log } = deps;
@@ -51,7 +55,12 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use('/api', sameOriginGuard(deps.corsOrigins));
   // Only requests that can carry a body pay for the JSON parser: range requests are the hot path.
   const json = express.json({ limit: '64kb' });
-  app.use('/api', (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : json(req, res, next)));
+  // A hands document may list up to 10,000 hands (about half a megabyte): its route alone takes more.
+  const handsJson = express.json({ limit: '1mb' });
+  app.use('/api', (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    return (HANDS_PATH.test(req.path) ? handsJson : json)(req, res, next);
+  });
 
   // Open to anyone.
   app.use(healthRoutes(library, deps.version, Date.now()));
@@ -69,6 +78,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(sessionRoutes(library, streams));
   app.use(adminStreamRoutes(library, auth, streams));
   app.use(adminCacheRoutes(library, cache, deps.clock));
+  app.use(adminHandsRoutes(library));
   app.use('/api', notFound);
 
   app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));

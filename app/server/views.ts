@@ -47,10 +47,15 @@ export function contentView(c: Content) {
   };
 }
 
+/** The v2 hand-skip fields: the hands and what the player derives from them. */
+export function handsView(c: Content) {
+  const s = summariseHands(c.hands);
+  return { hands: c.hands, skip_zones: s.skip_zones, best_hands_count: s.best_hands_count, action_duration: s.action_duration };
+}
+
 /** `/api/stream/{id}/info`: the v1 fields and the v2 hand-skip fields. */
 export function streamInfoView(c: Content, source: StreamSource) {
   const m = c.media;
-  const s = summariseHands(c.hands);
   return {
     content_id: c.id,
     title: c.title,
@@ -61,9 +66,6 @@ export function streamInfoView(c: Content, source: StreamSource) {
     cache_hit: source === 'ssd',
     playable: c.playable,
     duration_seconds: m?.durationSeconds ?? null,
-    hands: c.hands,
-    skip_zones: s.skip_zones,
-    best_hands_count: s.best_hands_count,
-    action_duration: s.action_duration,
+    ...handsView(c),
   };
 }
