@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parseSidecar, SidecarInvalid, validateSidecar } from '../app/library/sidecar.ts';
-import { summariseHands } from '../app/library/hands.ts';
+import { summariseHands } from '../app/model/hands.ts';
 import type { Hand } from '../app/model/content.ts';
 import { SAMPLE_SIDECAR } from './helpers/fixtures.ts';
 

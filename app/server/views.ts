@@ -2,7 +2,7 @@
  * The JSON shapes the API answers with, built from model objects. Paths never appear here.
  */
 import type { StreamSource } from '../cache/index.ts';
-import { summariseHands } from '../library/hands.ts';
+import { summariseHands } from '../model/hands.ts';
 import type { Library } from '../library/index.ts';
 import type { Content } from '../model/content.ts';
 
