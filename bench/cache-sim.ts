@@ -2,7 +2,8 @@
  * `npm run bench -- cache`: a month of plays (bench/cache-sim-workload.ts) replayed through the SSD
  * tier's real policy (app/cache/policy.ts) on a driven clock, driven the way the server drives it, for
  * budgets of 5, 10 and 20 % of the library's bytes, beside plain LRU, a clairvoyant bound and labelled
- * variants of the policy's settings. Prints the hit rate by starts and by bytes, checks the bar (≥ 60 % of starts from the SSD at a 10 % budget with our policy and the
+ * variants of the policy's settings, of its eviction order (the least recently streamed order it had
+ * before GDSF, segmented LRU) and of an admission filter. Prints the hit rate by starts and by bytes, checks the bar (≥ 60 % of starts from the SSD at a 10 % budget with our policy and the
  * server's defaults), rewrites its marked section of docs/performance.md and exits 1 when the bar is
  * missed. No disk, no network: a run takes a few seconds.
  *
@@ -55,20 +56,34 @@ class CopyQueue {
   }
 }
 
+/**
+ * The order in which whole copies are evicted: the policy's own (GDSF value), or one the simulation
+ * imposes to weigh it against: least recently streamed (the policy before GDSF), segmented LRU
+ * (copies started more than once while held are protected: probation goes first), or the fewest starts
+ * within `fewestStartsInMs`, then least recently streamed. Heads still go last, leased copies never.
+ */
+type Order = 'policy' | 'lru' | 'segmented' | { readonly fewestStartsInMs: number };
+
+/**
+ * An admission filter in the spirit of TinyLFU: a copy is made only if its starts within 30 days are
+ * at least those of each copy it would evict. A pre-warm candidate carries the popularity of the
+ * viewer's run (the starts of the episode just watched) or of its series (the starts of its whole folder).
+ */
+type Admission = null | 'previous episode' | 'series';
+
 /** How our policy is driven; SERVER_DRIVE is what the server does, the rest are variants to weigh. */
 interface Drive {
   readonly promoteAfter: number;
   readonly promoteWindowMs: number;
   /** Episodes ahead to pre-warm once a viewer passes PREWARM_AT_PERCENT (the server: 1). */
   readonly prewarmAhead: number;
-  /** Evict the copies with the fewest starts within this window first, then the least recently streamed; null: the policy's victimsFor. */
-  readonly evictFewestStartsInMs: number | null;
-  /** When a stream of a copy ends and the video is not popular (fewer starts in the window than promoteAfter), move it to the front of the eviction order. */
-  readonly unpopularFirst: boolean;
+  readonly order: Order;
+  readonly admission: Admission;
 }
 
-const SERVER_DRIVE: Drive = { promoteAfter: DEFAULTS.promoteAfter, promoteWindowMs: DEFAULTS.promoteWindowMs, prewarmAhead: 1, evictFewestStartsInMs: null, unpopularFirst: false };
+const SERVER_DRIVE: Drive = { promoteAfter: DEFAULTS.promoteAfter, promoteWindowMs: DEFAULTS.promoteWindowMs, prewarmAhead: 1, order: 'policy', admission: null };
 const DAY_MS = 24 * 3_600_000;
+const ADMISSION_WINDOW_MS = 30 * DAY_MS;
 
 /** The next video of each title's folder, by the policy's nextInFolder; the library does not change during a month. */
 const nextCache = new WeakMap<readonly Title[], ReadonlyMap<string, Title | undefined>>();
@@ -86,7 +101,8 @@ function nextEpisodes(titles: readonly Title[]): ReadonlyMap<string, Title | und
 /**
  * The real CachePolicy, called the way app/cache/index.ts calls it. Promotions go into one queue
  * (popular and pre-warm rank alike, first come first served, duplicates dropped) that copies one video
- * at a time at the promote rate: room is made when a copy begins, the copy is added when it completes,
+ * at a time at the promote rate: room is made when a copy begins (each victim removed with the reason
+ * 'budget', which moves the policy's clock), the copy is added when it completes,
  * and a start before that reads the NAS.
  */
 class OurTier implements Tier {
@@ -94,12 +110,14 @@ class OurTier implements Tier {
   private readonly jobs: Title[] = [];
   private running: { readonly t: Title; readonly doneAt: number } | null = null;
   private readonly next: ReadonlyMap<string, Title | undefined>;
-  /** For the variants only: copies held, every start, last streamed, and the streams reading each copy. */
-  private readonly held = new Set<string>();
+  /** For the variants only: copies held (with their starts while held), every start, last streamed, the streams reading each copy, and the popularity a pre-warm candidate carries. */
+  private readonly held = new Map<string, number>();
   private readonly history = new Map<string, number[]>();
   private readonly lastUsed = new Map<string, number>();
   private readonly streaming = new Map<string, number>();
+  private readonly carried = new Map<string, number>();
   private readonly sizes: ReadonlyMap<string, number>;
+  private readonly series: ReadonlyMap<number, readonly Title[]>;
   copiedBytes = 0;
   evictions = 0;
 
@@ -107,6 +125,9 @@ class OurTier implements Tier {
     this.policy = new CachePolicy({ promoteAfter: drive.promoteAfter, promoteWindowMs: drive.promoteWindowMs, budgetBytes });
     this.next = nextEpisodes(titles);
     this.sizes = new Map(titles.map((t) => [t.id, t.sizeBytes]));
+    const series = new Map<number, Title[]>();
+    for (const t of titles) series.set(t.event, [...(series.get(t.event) ?? []), t]);
+    this.series = series;
     // Every head is held from the start, within the budget.
     for (const t of titles) this.policy.add('head', t.id, DEFAULTS.headBytes, 0);
   }
@@ -122,13 +143,12 @@ class OurTier implements Tier {
     if (hit) {
       this.policy.touch('copy', t.id, now);
       this.lastUsed.set(t.id, now);
+      this.held.set(t.id, (this.held.get(t.id) ?? 0) + 1);
       const leased = this.policy.lease('copy', t.id);
       this.streaming.set(t.id, (this.streaming.get(t.id) ?? 0) + 1);
       release = () => {
         leased();
         this.streaming.set(t.id, (this.streaming.get(t.id) ?? 1) - 1);
-        // Marked as streamed long ago, so it is the first the policy's own order evicts.
-        if (this.drive.unpopularFirst && this.recentStarts(t.id, now) < this.drive.promoteAfter) this.policy.touch('copy', t.id, now - 365 * DAY_MS);
       };
     }
     if (this.policy.isPopular(t.id, now)) this.enqueue(t, now);
@@ -139,7 +159,13 @@ class OurTier implements Tier {
     this.advance(now);
     let next = this.next.get(t.id);
     for (let i = 0; i < this.drive.prewarmAhead && next; i++, next = this.next.get(next.id)) {
-      if (!this.policy.has('copy', next.id)) this.enqueue(next, now);
+      if (this.policy.has('copy', next.id)) continue;
+      if (this.drive.admission === 'previous episode') this.carried.set(next.id, this.recentStarts(t.id, now, ADMISSION_WINDOW_MS));
+      if (this.drive.admission === 'series') {
+        const folder = this.series.get(next.event) ?? [];
+        this.carried.set(next.id, folder.reduce((n, x) => n + this.recentStarts(x.id, now, ADMISSION_WINDOW_MS), 0));
+      }
+      this.enqueue(next, now);
     }
   }
 
@@ -153,7 +179,7 @@ class OurTier implements Tier {
         this.running = null;
         free = doneAt;
         this.policy.add('copy', t.id, t.sizeBytes, doneAt);
-        this.held.add(t.id);
+        this.held.set(t.id, 0);
         this.lastUsed.set(t.id, doneAt);
         this.copiedBytes += t.sizeBytes;
       }
@@ -162,7 +188,7 @@ class OurTier implements Tier {
       const victims = t.sizeBytes > this.policy.budgetBytes ? undefined : this.victims(t, free);
       if (!victims) continue; // no room: the job is dropped, as the server logs cache_no_room
       for (const v of victims) {
-        this.policy.remove(v.kind, v.id);
+        this.policy.remove(v.kind, v.id, 'budget');
         if (v.kind === 'copy') this.held.delete(v.id);
         this.evictions++;
       }
@@ -180,22 +206,35 @@ class OurTier implements Tier {
     return (this.history.get(id) ?? []).filter((x) => x > now - window).length;
   }
 
+  /** What to evict for `t`: the policy's choice, or the variant's order, then the variant's admission filter. */
   private victims(t: Title, now: number): { kind: 'copy' | 'head'; id: string }[] | undefined {
+    const carried = this.carried.get(t.id);
+    this.carried.delete(t.id);
     const policyChoice = this.policy.victimsFor(t.sizeBytes, Number.POSITIVE_INFINITY, t.id);
-    const window = this.drive.evictFewestStartsInMs;
-    if (window === null || !policyChoice || policyChoice.length === 0) return policyChoice;
-    let need = this.policy.usedBytes + t.sizeBytes - this.policy.budgetBytes;
-    const candidates = [...this.held]
+    if (!policyChoice || policyChoice.length === 0) return policyChoice;
+    const choice = this.drive.order === 'policy' ? policyChoice : this.inOrder(this.drive.order, t, now) ?? policyChoice;
+    if (this.drive.admission === null) return choice;
+    const mine = Math.max(this.recentStarts(t.id, now, ADMISSION_WINDOW_MS), carried ?? 0);
+    const theirs = choice.filter((v) => v.kind === 'copy').map((v) => this.recentStarts(v.id, now, ADMISSION_WINDOW_MS));
+    return mine >= Math.max(0, ...theirs) ? choice : undefined;
+  }
+
+  /** The copies to evict for `t` in a variant's order; undefined when copies alone cannot make the room. */
+  private inOrder(order: Exclude<Order, 'policy'>, t: Title, now: number): { kind: 'copy'; id: string }[] | undefined {
+    const rank = (id: string): number =>
+      order === 'lru' ? 0 : order === 'segmented' ? (this.held.get(id)! >= 2 ? 1 : 0) : this.recentStarts(id, now, order.fewestStartsInMs);
+    const candidates = [...this.held.keys()]
       .filter((id) => id !== t.id && !this.streaming.get(id))
-      .map((id) => ({ id, starts: this.recentStarts(id, now, window), last: this.lastUsed.get(id) ?? 0 }))
-      .sort((a, b) => a.starts - b.starts || a.last - b.last);
+      .map((id) => ({ id, rank: rank(id), last: this.lastUsed.get(id) ?? 0 }))
+      .sort((a, b) => a.rank - b.rank || a.last - b.last);
+    let need = this.policy.usedBytes + t.sizeBytes - this.policy.budgetBytes;
     const out: { kind: 'copy'; id: string }[] = [];
     for (const c of candidates) {
       if (need <= 0) break;
       out.push({ kind: 'copy', id: c.id });
       need -= this.sizes.get(c.id)!;
     }
-    return need <= 0 ? out : policyChoice;
+    return need <= 0 ? out : undefined;
   }
 }
 
@@ -389,8 +428,12 @@ const SUBJECTS: readonly Subject[] = [
   { name: 'variant: promote window 72 h', headline: false, make: ours({ promoteWindowMs: 3 * DAY_MS }) },
   { name: 'variant: no pre-warm', headline: false, make: ours({ prewarmAhead: 0 }) },
   { name: 'variant: pre-warm 2 ahead', headline: false, make: ours({ prewarmAhead: 2 }) },
-  { name: 'variant: evict fewest starts in 30 d', headline: false, make: ours({ evictFewestStartsInMs: 30 * DAY_MS }) },
-  { name: 'variant: unpopular copies evicted first', headline: false, make: ours({ unpopularFirst: true }) },
+  { name: 'variant: least recently streamed first (before GDSF)', headline: false, make: ours({ order: 'lru' }) },
+  { name: 'variant: segmented LRU (started twice: protected)', headline: false, make: ours({ order: 'segmented' }) },
+  { name: 'variant: evict fewest starts in 30 d', headline: false, make: ours({ order: { fewestStartsInMs: 30 * DAY_MS } }) },
+  { name: 'variant: LRU + admission, pre-warm carries previous episode', headline: false, make: ours({ order: 'lru', admission: 'previous episode' }) },
+  { name: 'variant: LRU + admission, pre-warm carries series', headline: false, make: ours({ order: 'lru', admission: 'series' }) },
+  { name: 'variant: GDSF + admission, pre-warm carries series', headline: false, make: ours({ admission: 'series' }) },
 ];
 
 /** Medians over seeds of one subject at one budget. */

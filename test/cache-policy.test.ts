@@ -35,7 +35,7 @@ describe('when room is made in the budget', () => {
     return p;
   };
 
-  it('the least recently streamed whole copies go first, heads last', () => {
+  it('among copies of equal value the least recently streamed go first, heads last', () => {
     const p = fill();
     assert.deepEqual(p.victimsFor(0), []);
     assert.deepEqual(p.victimsFor(200), [{ kind: 'copy', id: 'old' }]);
@@ -66,6 +66,61 @@ describe('when room is made in the budget', () => {
   it('the free space of the disk less its reserve limits the budget too', () => {
     const p = fill();
     assert.deepEqual(p.victimsFor(50, 0), [{ kind: 'copy', id: 'old' }], 'no free disk: the new bytes must replace old ones');
+  });
+});
+
+describe('when copies differ in size and starts (GreedyDual-Size-Frequency: L + starts / size)', () => {
+  const policy = (): CachePolicy => new CachePolicy({ promoteAfter: 3, promoteWindowMs: 24 * H, budgetBytes: 1000 });
+
+  it('a large copy goes before a small one of the same starts, even when streamed more recently', () => {
+    const p = policy();
+    p.add('copy', 'small', 200, 1 * H);
+    p.add('copy', 'large', 600, 2 * H);
+    p.touch('copy', 'large', 3 * H);
+    assert.deepEqual(p.victimsFor(300), [{ kind: 'copy', id: 'large' }], '1/600 is worth less than 1/200');
+  });
+
+  it('starts within the window before the copy and starts while it is held raise its value', () => {
+    const p = policy();
+    for (const t of [0, 1, 2]) p.noteStart('popular', t * H);
+    p.add('copy', 'popular', 600, 3 * H);
+    p.add('copy', 'once', 300, 4 * H);
+    assert.deepEqual(p.victimsFor(200), [{ kind: 'copy', id: 'once' }], '3/600 beats 1/300');
+    p.noteStart('once', 5 * H);
+    p.noteStart('once', 6 * H);
+    assert.deepEqual(p.victimsFor(200), [{ kind: 'copy', id: 'popular' }], '3/300 now beats 3/600');
+  });
+
+  it('the clock rises to the value of each copy evicted for the budget, so old value fades', () => {
+    const p = policy();
+    p.add('copy', 'old', 100, 0);
+    p.noteStart('old', 1 * H); // 2/100 at L = 0
+    p.add('copy', 'gone', 100, 2 * H); // 1/100
+    assert.ok(p.remove('copy', 'gone', 'budget')); // L = 1/100
+    p.add('copy', 'admin', 100, 3 * H); // L + 1/100 = 2/100: ties old, which was streamed earlier
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'old' }]);
+    assert.ok(p.remove('copy', 'admin', 'admin'), 'an eviction by the operator does not move the clock');
+    p.add('copy', 'next', 100, 4 * H); // still L = 1/100: 2/100, ties old again
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'old' }]);
+    assert.ok(p.remove('copy', 'next', 'budget')); // L = 2/100
+    p.add('copy', 'new', 100, 5 * H); // 3/100: the copy started twice long ago now goes first
+    p.noteStart('old', 6 * H); // but a start now values old at L + 3/100 = 5/100
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'new' }]);
+  });
+
+  it('heads still go last, leased and pinned copies never, whatever their value', () => {
+    const p = policy();
+    p.add('head', 'h', 100, 0);
+    p.add('copy', 'big', 600, 1 * H);
+    p.add('copy', 'pinned', 200, 2 * H);
+    p.pin('pinned');
+    const release = p.lease('copy', 'big');
+    assert.equal(p.victimsFor(400), undefined, 'only the head is free: 100 bytes');
+    release();
+    assert.deepEqual(p.victimsFor(750), [
+      { kind: 'copy', id: 'big' },
+      { kind: 'head', id: 'h' },
+    ]);
   });
 });
 

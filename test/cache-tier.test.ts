@@ -104,12 +104,13 @@ describe('when the budget is full', () => {
   const held = async (): Promise<string[]> =>
     (await ts.request('/api/admin/cache')).json().entries.map((e: { content_id: string }) => e.content_id).sort();
 
-  it('the least recently streamed copy is evicted, the budget holds, and a copy being streamed is never evicted', async () => {
+  it('the copy of least value is evicted, the budget holds, and a copy being streamed is never evicted', async () => {
     const [a, b, c] = ['a.mp4', 'b.mp4', 'c.mp4'].map((f) => ts.idOf(f)) as [string, string, string];
-    for (const id of [a, a, a, b, b, b]) await play(ts, id);
+    for (const id of [a, a, a, b, b, b, b, b]) await play(ts, id);
     await ts.server.cache.idle();
     assert.deepEqual(await held(), [a, b].sort());
-    // a is older than b; a paused GET of a's copy leases it, so b must go instead.
+    // Same size, and b has more starts (5 against a's 4 with the start below), so a's copy is the one of
+    // least value; a paused GET of a's copy leases it, so b must go instead.
     const s = (await ts.request(`/api/stream/${a}/start`, { method: 'POST' })).json();
     assert.equal(s.source, 'ssd');
     const reading = await openAndPause(ts, s.stream_url);

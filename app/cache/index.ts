@@ -286,12 +286,14 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
     wake?.();
   };
 
-  /** Makes room for `size` bytes; false when the budget (or the disk's reserve) cannot hold them. */
+  /** Makes room for `size` bytes, evicting the copies of least value (policy.ts); false when the budget (or the disk's reserve) cannot hold them. */
   const makeRoom = async (size: number, except: string): Promise<boolean> => {
     const free = await diskFree();
     const victims = policy.victimsFor(size, free === null ? Number.POSITIVE_INFINITY : Math.max(0, free - o.reserveBytes), except);
     if (!victims) return false;
     for (const v of victims) {
+      // Told first, so the policy's clock (GDSF's L) rises to the value of what the budget pushed out.
+      policy.remove(v.kind, v.id, 'budget');
       const e = entries.get(entryKey(v.kind, v.id));
       if (e) await drop(e, 'budget');
     }
