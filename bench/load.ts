@@ -134,6 +134,49 @@ export async function startViewers(t: Target, n: number, headers: Record<string,
   };
 }
 
+/** Every response checked on one server: bodies compared with the file, and failures. */
+export interface Checks {
+  bodies: number;
+  wrong: number;
+  errors: number;
+  firstProblem: string | null;
+}
+
+/** No response checked yet. */
+export const newChecks = (): Checks => ({ bodies: 0, wrong: 0, errors: 0, firstProblem: null });
+
+/** Adds a run of seeks to the checks. */
+export function tallySeeks(c: Checks, r: SeekResult): void {
+  c.bodies += r.ttfbMs.length;
+  c.wrong += r.mismatches;
+  c.errors += r.errors;
+  c.firstProblem ??= r.firstError ?? (r.mismatches > 0 ? 'a seek body differed from the file' : null);
+}
+
+/** Adds what the viewers read to the checks. */
+export function tallyViewers(c: Checks, v: ViewerStats): void {
+  c.bodies += v.requests;
+  c.wrong += v.wrongBodies;
+  c.errors += v.errors;
+  c.firstProblem ??= v.firstError ?? (v.wrongBodies > 0 ? 'a viewer body differed from the file' : null);
+}
+
+/** After viewers start, wait past one read period so every one of them has a connection and a read behind it. */
+export const VIEWER_SETTLE_MS = 1_500;
+
+/** Times `seeks` seeks while `viewers` paced viewers read (none when 0), then stops the viewers. */
+export async function seeksWithViewers(t: Target, viewers: number, seeks: number, headers: Record<string, string>): Promise<{ seeks: SeekResult; viewers: ViewerStats | null }> {
+  const running = viewers > 0 ? await startViewers(t, viewers, headers) : null;
+  try {
+    if (running) await new Promise((resolve) => setTimeout(resolve, VIEWER_SETTLE_MS));
+    const r = await runSeeks(t, seeks, headers);
+    return { seeks: r, viewers: running ? await running.stop() : null };
+  } catch (err) {
+    await running?.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
 /** What one wrk run measured. */
 export interface ThroughputResult {
   readonly connections: number;

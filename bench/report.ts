@@ -2,7 +2,10 @@
  * Statistics and output for the bench: percentiles, medians, one table rendered for the terminal and
  * as markdown, and the results section of docs/performance.md, which each run rewrites in place.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { PROJECT_ROOT } from '../app/config/config.ts';
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for none. */
 export function percentile(values: readonly number[], p: number): number {
@@ -18,6 +21,13 @@ export function median(values: readonly number[]): number {
   if (v.length === 0) return NaN;
   const mid = Math.floor(v.length / 2);
   return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** A bench option's value as a whole number in min..max; throws naming the option otherwise. */
+export function wholeNumber(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected a whole number in ${min}-${max}, got ${v}`);
+  return n;
 }
 
 /** A number with `digits` decimals, or an em dash when there is none. */
@@ -61,16 +71,40 @@ export const RESULTS_START = '<!-- bench:results:start (written by `npm run benc
 export const RESULTS_END = '<!-- bench:results:end -->';
 
 /** Replaces the results section of `file` with `markdown` (appends the section when the markers are missing). */
-export async function writeResultsSection(file: string, markdown: string): Promise<void> {
+export function writeResultsSection(file: string, markdown: string): Promise<void> {
+  return writeMarkedSection(file, RESULTS_START, RESULTS_END, markdown);
+}
+
+/** Replaces what lies between the `start` and `end` markers of `file` (appends the markers and it when missing). */
+export async function writeMarkedSection(file: string, start: string, end: string, markdown: string): Promise<void> {
   let doc = '';
   try {
     doc = await readFile(file, 'utf8');
   } catch {
     doc = '# Performance\n';
   }
-  const block = `${RESULTS_START}\n${markdown.trim()}\n${RESULTS_END}`;
-  const a = doc.indexOf(RESULTS_START);
-  const b = doc.indexOf(RESULTS_END);
-  const next = a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + RESULTS_END.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  const block = `${start}\n${markdown.trim()}\n${end}`;
+  const a = doc.indexOf(start);
+  const b = doc.indexOf(end);
+  const next = a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
+}
+
+/** The machine a run measured, in one line for the terminal and one for the doc. */
+export function machine(): { summary: string; detail: string } {
+  const nproc = os.availableParallelism();
+  const memGiB = os.totalmem() / 1024 ** 3;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return {
+    summary: `${nproc} CPUs (${cpu}), ${fmt(memGiB, 1)} GiB RAM, Linux ${os.release()}, Node ${process.version}`,
+    detail: `nproc ${nproc} (${cpu}), ${fmt(memGiB, 1)} GiB memory, Linux ${os.release()}, Node ${process.version}`,
+  };
+}
+
+/** The commit measured, and whether app/ had uncommitted changes (others may be editing the same checkout). */
+export function codeVersion(): string {
+  const git = (...args: string[]): string => spawnSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown commit';
+  const dirty = git('status', '--porcelain', '--', 'app').split('\n').filter((l) => l !== '').length;
+  return dirty > 0 ? `${commit} with ${dirty} uncommitted file${dirty > 1 ? 's' : ''} in app/` : commit;
 }

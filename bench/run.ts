@@ -10,6 +10,8 @@
  * --rounds N (default 3), --seconds S per wrk run (default 6), --seeks N per level (default 500),
  * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone).
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
+ * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
+ * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -20,35 +22,19 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
 import { runCacheSimulation } from './cache-sim.ts';
 import { warmPageCache, writeOffsetFile } from './fixtures.ts';
-import { runSeeks, runWrk, SEEK_BYTES, type SeekResult, startViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
+import { type Checks, newChecks, runSeeks, runWrk, SEEK_BYTES, seeksWithViewers, startViewers, tallySeeks, tallyViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, VIEWER_SETTLE_MS, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
 import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll, waitUntil, type Tracked } from './procs.ts';
 import { RawConnection } from './raw-http.ts';
-import { fmt, markdownTable, median, percentile, textTable, writeResultsSection, type Row } from './report.ts';
+import { authHeaders, contentId, HOST, startServer } from './our-server.ts';
+import { runPromotionBench } from './promotion.ts';
+import { codeVersion, fmt, machine, markdownTable, median, percentile, textTable, wholeNumber, writeResultsSection, type Row } from './report.ts';
 import { runScanBench, type ScanFigures } from './scan.ts';
-import type { ViewerStats } from './viewers.ts';
 
-/** The first-run admin's password, set on the server's environment; the bench logs in with it. */
-export const ADMIN_PASSWORD = 'bench-admin-pass';
-
-/** The admin's login token once logged in. */
-let bearerToken: string | null = null;
-
-/**
- * Headers that authenticate a bench request; every request to either server (seeker, viewers, wrk)
- * carries exactly these. nginx ignores them, so both servers get the same request bytes.
- */
-export function authHeaders(): Record<string, string> {
-  return bearerToken === null ? {} : { Authorization: `Bearer ${bearerToken}` };
-}
-
-const HOST = '127.0.0.1';
 const DOC = path.join(PROJECT_ROOT, 'docs', 'performance.md');
 /** Background viewers per seek level. */
 const VIEWER_LEVELS = [0, 20, 100] as const;
 /** Unpaced readers per throughput run. */
 const READER_LEVELS = [1, 8, 100] as const;
-/** After viewers start, wait past one read period so every one of them has a connection and a read behind it. */
-const VIEWER_SETTLE_MS = 1_500;
 const RSS_SAMPLE_MS = 200;
 /** Paced viewers in the memory measurement, and how long their RSS is sampled after they settle. */
 const MEMORY_VIEWERS = 100;
@@ -81,16 +67,11 @@ function parseOptions(): Options {
       'no-write': { type: 'boolean', default: false },
     },
   });
-  const int = (name: string, v: string, min: number, max: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name}: expected a whole number in ${min}-${max}, got ${v}`);
-    return n;
-  };
   return {
-    rounds: int('rounds', values.rounds, 1, 9),
-    seconds: int('seconds', values.seconds, 1, 30),
-    seeks: int('seeks', values.seeks, 100, 5_000),
-    sizeBytes: int('size-mib', values['size-mib'], 64, 8_192) * 1024 * 1024,
+    rounds: wholeNumber('rounds', values.rounds, 1, 9),
+    seconds: wholeNumber('seconds', values.seconds, 1, 30),
+    seeks: wholeNumber('seeks', values.seeks, 100, 5_000),
+    sizeBytes: wholeNumber('size-mib', values['size-mib'], 64, 8_192) * 1024 * 1024,
     nginx: !values['no-nginx'],
     write: !values['no-write'],
   };
@@ -103,30 +84,6 @@ interface SeekLevel {
   readonly samples: number;
   /** Viewer reads that finished after the next was due (the viewer fell behind 8.5 Mbit/s), as a share. */
   readonly lateShare: number;
-}
-
-/** Every response checked on one server: bodies compared with the file, and failures. */
-interface Checks {
-  bodies: number;
-  wrong: number;
-  errors: number;
-  firstProblem: string | null;
-}
-
-const newChecks = (): Checks => ({ bodies: 0, wrong: 0, errors: 0, firstProblem: null });
-
-function tallySeeks(c: Checks, r: SeekResult): void {
-  c.bodies += r.ttfbMs.length;
-  c.wrong += r.mismatches;
-  c.errors += r.errors;
-  c.firstProblem ??= r.firstError ?? (r.mismatches > 0 ? 'a seek body differed from the file' : null);
-}
-
-function tallyViewers(c: Checks, v: ViewerStats): void {
-  c.bodies += v.requests;
-  c.wrong += v.wrongBodies;
-  c.errors += v.errors;
-  c.firstProblem ??= v.firstError ?? (v.wrongBodies > 0 ? 'a viewer body differed from the file' : null);
 }
 
 /** Everything measured on one server in one round. */
@@ -149,50 +106,11 @@ interface Round {
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** Reads a JSON answer over a short-lived raw connection. */
-async function getJson<T>(port: number, pathname: string): Promise<{ status: number; json: T | null }> {
-  const conn = new RawConnection(HOST, port);
-  try {
-    const r = await conn.get(pathname, { headers: authHeaders(), keepBody: true, timeoutMs: 5_000 });
-    return { status: r.status, json: r.status === 200 ? (JSON.parse(r.body!.toString('utf8')) as T) : null };
-  } finally {
-    conn.close();
-  }
-}
-
-/** Logs in as the first-run admin; authHeaders() carries the token from then on (12 h, longer than any run). */
-async function login(port: number): Promise<void> {
-  const conn = new RawConnection(HOST, port);
-  try {
-    const r = await conn.request('POST', '/api/auth/login', {
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
-      keepBody: true,
-      timeoutMs: 10_000,
-    });
-    const text = r.body?.toString('utf8') ?? '';
-    if (r.status !== 200) throw new Error(`login as admin failed: ${r.status} ${text.slice(0, 200)}`);
-    bearerToken = (JSON.parse(text) as { token: string }).token;
-  } finally {
-    conn.close();
-  }
-}
-
 /** Starts our server on the bench library and finds the large file's stream path. */
 async function startOurs(tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
-  const port = await freePort();
-  const proc = spawnTracked(
-    'server',
-    process.execPath,
-    ['--import', 'tsx', path.join(PROJECT_ROOT, 'app', 'cmd', 'serve.ts'), '--library', libraryDir, '--data', path.join(tmp, 'data'), '--port', String(port), '--host', HOST, '--log-level', 'warn'],
-    { cwd: PROJECT_ROOT, env: { ...process.env, WSOPTV_ADMIN_PASSWORD: ADMIN_PASSWORD } },
-  );
-  await waitUntil('/api/health 200', 60_000, async () => (await getJson(port, '/api/health')).status === 200, proc);
-  await login(port);
-  const { json } = await getJson<{ items: { id: string; title: string; file_size: number }[] }>(port, '/api/contents');
-  const item = json?.items.find((i) => i.title === 'big' && i.file_size === size);
-  if (!item) throw new Error(`big.mp4 is not in /api/contents: ${JSON.stringify(json).slice(0, 300)}`);
-  return { proc, target: { name: 'WSOPTV', host: HOST, port, path: `/api/stream/${item.id}`, size, memoryPid: () => proc.pid } };
+  const { proc, port } = await startServer(libraryDir, path.join(tmp, 'data'));
+  const id = await contentId(port, 'big', size);
+  return { proc, target: { name: 'WSOPTV', host: HOST, port, path: `/api/stream/${id}`, size, memoryPid: () => proc.pid } };
 }
 
 /** Stops early, with the fix in one line, when wrk is missing: it is the throughput client of both servers. */
@@ -309,11 +227,7 @@ interface Subject {
 
 /** Seeks at one viewer level on one server. */
 async function measureSeeks(t: Target, level: number, o: Options, c: Checks): Promise<SeekLevel> {
-  const headers = authHeaders();
-  const viewers = level > 0 ? await startViewers(t, level, headers) : null;
-  if (viewers) await sleep(VIEWER_SETTLE_MS);
-  const r = await runSeeks(t, o.seeks, headers);
-  const v = viewers ? await viewers.stop() : null;
+  const { seeks: r, viewers: v } = await seeksWithViewers(t, level, o.seeks, authHeaders());
   tallySeeks(c, r);
   if (v) tallyViewers(c, v);
   const s: SeekLevel = {
@@ -447,24 +361,6 @@ function buildRows(rounds: readonly Round[], memory: { ours: Memory; nginx: Memo
   return rows;
 }
 
-function machine(): { summary: string; detail: string } {
-  const nproc = os.availableParallelism();
-  const memGiB = os.totalmem() / 1024 ** 3;
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return {
-    summary: `${nproc} CPUs (${cpu}), ${fmt(memGiB, 1)} GiB RAM, Linux ${os.release()}, Node ${process.version}`,
-    detail: `nproc ${nproc} (${cpu}), ${fmt(memGiB, 1)} GiB memory, Linux ${os.release()}, Node ${process.version}`,
-  };
-}
-
-/** The commit measured, and whether app/ had uncommitted changes (others may be editing the same checkout). */
-function codeVersion(): string {
-  const git = (...args: string[]): string => spawnSync('git', args, { cwd: PROJECT_ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
-  const commit = git('rev-parse', '--short', 'HEAD') || 'unknown commit';
-  const dirty = git('status', '--porcelain', '--', 'app').split('\n').filter((l) => l !== '').length;
-  return dirty > 0 ? `${commit} with ${dirty} uncommitted file${dirty > 1 ? 's' : ''} in app/` : commit;
-}
-
 /** First line a tool prints about its version (nginx writes it to stderr, wrk exits 1 after it). */
 function toolVersion(command: string, args: string[]): string {
   const r = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -519,6 +415,7 @@ function cleanup(): Promise<void> {
 async function main(): Promise<void> {
   // The cache simulation starts no server and needs none of the options below.
   if (process.argv[2] === 'cache') return void (process.exitCode = await runCacheSimulation(process.argv.slice(3)));
+  if (process.argv[2] === 'promotion') return void (process.exitCode = await runPromotionBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   const o = parseOptions();
   requireWrk();
   const t0 = performance.now();
