@@ -12,7 +12,7 @@ import { createCache, type Cache } from './cache/index.ts';
 import { watchCacheFolder, type CacheWatch } from './cache/watcher.ts';
 import { CacheStore } from './persistence/cache-store.ts';
 import { PROJECT_ROOT, type Config } from './config/config.ts';
-import { createLibrary, type Library, type Opener, type ScanReport } from './library/index.ts';
+import { createLibrary, watchLibrary, type Library, type LibraryWatcher, type Opener, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
 import { openDatabase, secureDataDir } from './persistence/db.ts';
@@ -68,11 +68,20 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   let accountWatch: NodeJS.Timeout | undefined;
   let cache: Cache | undefined;
   let cacheWatch: CacheWatch | undefined;
+  let libraryWatch: LibraryWatcher | undefined;
   try {
-    const library = createLibrary(config.libraryRoot, new ContentStore(db));
+    const library = createLibrary(config.libraryRoot, new ContentStore(db), { clock: opts.clock });
     const firstScan = await library.scan();
     log.info({ action: 'library_scanned', ...firstScan, sidecarErrors: firstScan.sidecarErrors.length }, 'library scanned');
     for (const e of firstScan.sidecarErrors) log.warn({ action: 'sidecar_rejected', file: e.relPath, reason: e.error }, 'hands sidecar rejected');
+    // The live library: changes under the root reach the catalogue without a restart (library/README.md).
+    libraryWatch = watchLibrary(library, {
+      root: config.libraryRoot,
+      pollMs: config.watchPollSeconds === null ? null : config.watchPollSeconds * 1000,
+      rescanEveryMs: config.rescanEverySeconds === null ? null : config.rescanEverySeconds * 1000,
+      log: root.child({ service: 'library' }),
+    });
+    await libraryWatch.ready;
     const { secret } = loadOrCreateSecret(config.dataDir);
     const auth = createAuth(new UserStore(db), new TokenSigner(secret, config.tokenTtlSeconds), config);
     const firstAdmin = await auth.ensureFirstAdmin(config.adminPassword);
@@ -143,6 +152,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const running = server;
     const watch = accountWatch;
+    const watcher = libraryWatch;
     let closing: Promise<void> | undefined;
     return {
       port,
@@ -157,7 +167,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       close(graceMs = 5_000) {
         clearInterval(watch);
         liveStreams.close();
-        closing ??= Promise.all([closeGracefully(running, graceMs), liveCache.close(), cacheWatch?.close()]).then(
+        // The library's watcher closes first, so it stops asking for scans; the library aborts the one running.
+        closing ??= Promise.all([watcher.close(), library.close(), closeGracefully(running, graceMs), liveCache.close(), cacheWatch?.close()]).then(
           () => {
             db.close();
           },
@@ -175,6 +186,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     await cacheWatch?.close();
     await cache?.close();
     server?.close();
+    await libraryWatch?.close();
     db.close();
     throw err;
   }

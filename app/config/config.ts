@@ -41,6 +41,10 @@ export interface Config {
   readonly nasTimeoutSeconds: number;
   /** The first-run admin password (environment only, so it never shows in a process list). */
   readonly adminPassword: string | undefined;
+  /** Poll the library every this many seconds instead of native file events (network mounts); null: native events. */
+  readonly watchPollSeconds: number | null;
+  /** A full library rescan after this long without one; null: never. */
+  readonly rescanEverySeconds: number | null;
 }
 
 /** Log levels the structured log accepts. */
@@ -88,6 +92,8 @@ export const SETTINGS = {
   promoteRate: { flag: '--promote-rate', env: 'WSOPTV_PROMOTE_RATE', help: 'copy rate NAS to SSD, bytes per second (100MB); default 100MB' },
   headBytes: { flag: '--head-bytes', env: 'WSOPTV_HEAD_BYTES', help: 'leading bytes of every video kept on the SSD (0: none); default 8MiB' },
   nasTimeout: { flag: '--nas-timeout', env: 'WSOPTV_NAS_TIMEOUT', help: 'a NAS open slower than this answers 503; default 15s' },
+  watchPoll: { flag: '--watch-poll', env: 'WSOPTV_WATCH_POLL', help: 'poll the library (network mounts): off, on (every 1s) or an interval such as 5s; default off' },
+  rescanEvery: { flag: '--rescan-every', env: 'WSOPTV_RESCAN_EVERY', help: 'full library rescan after this long without one; 0 or off for none; default 15m' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -178,6 +184,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const promoteRateBytesPerSecond = parseBytes((raw('promoteRate') ?? '100MB').replace(/\/s$/i, ''), label('promoteRate'), 64 * 1024);
   const headBytes = parseBytes(raw('headBytes') ?? '8MiB', label('headBytes'), 0, 1024 ** 3);
   const nasTimeoutSeconds = parseDuration(raw('nasTimeout') ?? '15s', label('nasTimeout'), 1, 600);
+  // The live library: polling for mounts that send no file events, and a periodic rescan as the safety net.
+  const watchPoll = raw('watchPoll') ?? 'off';
+  const watchPollSeconds = OFF.has(watchPoll.trim().toLowerCase()) ? null : ON.has(watchPoll.trim().toLowerCase()) ? 1 : parseDuration(watchPoll, label('watchPoll'), 1, 600);
+  const rescanEvery = raw('rescanEvery') ?? '15m';
+  const rescanEverySeconds = OFF.has(rescanEvery.trim().toLowerCase()) ? null : parseDuration(rescanEvery, label('rescanEvery'), 10, 7 * 86_400);
   const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;
   if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
     throw new ConfigError('WSOPTV_ADMIN_PASSWORD', 'must be 8 to 256 characters');
@@ -207,8 +218,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     headBytes,
     nasTimeoutSeconds,
     adminPassword,
+    watchPollSeconds,
+    rescanEverySeconds,
   };
 }
+
+const OFF = new Set(['off', 'false', 'no', '0']);
+const ON = new Set(['on', 'true', 'yes']);
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 

@@ -4,14 +4,29 @@
  */
 import { realpath } from 'node:fs/promises';
 import type { CatalogueCounts, Content, Hand } from '../model/content.ts';
+import { systemClock, type Clock } from '../model/clock.ts';
 import { ContentNotFound, FileUnavailable } from '../model/errors.ts';
-import type { ContentStore } from '../persistence/content-store.ts';
+import type { ContentStore, StoredContent } from '../persistence/content-store.ts';
 import { replaceHands } from './hands-editor.ts';
 import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
 export { openInside, openInsideWithin, type OpenedFile, type Opener } from './safe-open.ts';
+export { watchLibrary, type LibraryWatcher, type WatchOptions } from './watcher.ts';
+
+/** How long a removed row is remembered, so a file that reappears elsewhere a scan later keeps its id. */
+const REMEMBER_REMOVED_MS = 10 * 60_000;
+const REMEMBER_REMOVED_MAX = 1000;
+
+/** Whether the library root (the NAS) can be read. */
+export interface Reachability {
+  readonly reachable: boolean;
+  /** When it last changed (ISO 8601); the server's start when it never has. */
+  readonly since: string;
+  /** Why the root cannot be read (ENOENT, EACCES, EIO..., EEMPTY: empty over a catalogue that is not); null when reachable. */
+  readonly rootError: string | null;
+}
 
 /** Where a video's bytes are: a path inside the library and the real root the opened file must lie in. */
 export interface FileLocation {
@@ -51,19 +66,66 @@ export interface Library {
   replaceHands(id: string, doc: unknown): Promise<Content>;
   /** Totals for health and the console. */
   counts(): CatalogueCounts;
-  /** Re-reads the library root; never runs two scans at once (a second caller shares the first's result). */
+  /**
+   * Re-reads the library root. Never runs two scans at once: a call during a scan gets the next one, which
+   * starts when the current one ends and is shared by every call made meanwhile. A root that cannot be read
+   * changes nothing and marks the library unreachable (the report's `rootError`).
+   */
   scan(): Promise<ScanReport>;
+  /** Whether the root could be read at the last look. */
+  reachability(): Reachability;
+  /** Calls `listener` each time reachability (or the reason the root cannot be read) changes; returns the function that stops it. */
+  onReachabilityChange(listener: (now: Reachability) => void): () => void;
+  /** Aborts a running scan (nothing of it is written) and refuses new ones. */
+  close(): Promise<void>;
+}
+
+/** What tests may replace. */
+export interface LibraryOptions {
+  /** The clock reachability changes are dated by and removed rows expire by. */
+  readonly clock?: Clock;
 }
 
 /** Builds the library module over a catalogue store. */
-export function createLibrary(root: string, store: ContentStore): Library {
+export function createLibrary(root: string, store: ContentStore, opts: LibraryOptions = {}): Library {
+  const clock = opts.clock ?? systemClock;
   let running: Promise<ScanReport> | null = null;
+  let next: Promise<ScanReport> | null = null;
   let realRoot: Promise<string> | null = null;
+  let removed: { readonly row: StoredContent; readonly at: number }[] = [];
+  let state: Reachability = { reachable: true, since: new Date(clock()).toISOString(), rootError: null };
+  const listeners = new Set<(now: Reachability) => void>();
+  const abort = new AbortController();
+
+  const setReachable = (rootError: string | null): void => {
+    if (rootError === state.rootError) return;
+    const reachable = rootError === null;
+    state = { reachable, since: reachable === state.reachable ? state.since : new Date(clock()).toISOString(), rootError };
+    for (const l of listeners) l(state);
+  };
 
   const getContent = (id: string): Content => {
     const c = store.get(id);
     if (!c) throw new ContentNotFound(id);
     return c;
+  };
+
+  const scanOnce = async (): Promise<ScanReport> => {
+    const cutoff = clock() - REMEMBER_REMOVED_MS;
+    removed = removed.filter((r) => r.at >= cutoff);
+    const outcome = await scanLibrary(root, store, { signal: abort.signal, recentlyRemoved: removed.map((r) => r.row) });
+    const at = clock();
+    removed = [...removed, ...outcome.removed.map((row) => ({ row, at }))].slice(-REMEMBER_REMOVED_MAX);
+    setReachable(outcome.report.rootError);
+    return outcome.report;
+  };
+
+  const startScan = (): Promise<ScanReport> => {
+    running = scanOnce().finally(() => {
+      running = null;
+      realRoot = null;
+    });
+    return running;
   };
 
   return {
@@ -84,18 +146,32 @@ export function createLibrary(root: string, store: ContentStore): Library {
       let real: string | null;
       try {
         real = await realRoot;
-      } catch {
+      } catch (err) {
         realRoot = null; // the root itself has gone (an unmounted NAS): look it up again next time
         real = null;
+        setReachable((err as NodeJS.ErrnoException).code ?? 'EIO');
       }
       return { path: full, relPath: row.relPath, root: real, mimeType: row.mimeType, size: row.size, mtimeMs: row.mtimeMs };
     },
     scan() {
-      running ??= scanLibrary(root, store).finally(() => {
-        running = null;
-        realRoot = null;
+      if (abort.signal.aborted) return Promise.reject(new Error('the library is closed'));
+      if (!running) return startScan();
+      // A scan is running and may already have read the folders a caller has just changed: the caller gets
+      // the next scan, shared with everyone else who asks before it starts.
+      next ??= running.catch(() => undefined).then(() => {
+        next = null;
+        return startScan();
       });
-      return running;
+      return next;
+    },
+    reachability: () => state,
+    onReachabilityChange(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    async close() {
+      abort.abort();
+      await Promise.allSettled([running, next]);
     },
   };
 }

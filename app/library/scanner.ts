@@ -2,6 +2,8 @@
  * Walks the library root, probes new and changed videos, reads their sidecars and reconciles the
  * catalogue in one transaction. Unchanged files (same size, mtime and sidecar mtime) are not re-read.
  * A file that cannot be probed is catalogued as unplayable with the reason; it never stops the scan.
+ * A root that cannot be read, or is empty over a catalogue that is not (an unmounted share leaves its
+ * mount point empty), changes nothing: a NAS that went away is not a library whose files were deleted.
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
@@ -28,6 +30,25 @@ export interface ScanReport {
   readonly maxProbeBytes: number;
   readonly sidecarErrors: readonly { readonly relPath: string; readonly error: string }[];
   readonly ms: number;
+  /**
+   * Why the root could not be scanned (ENOENT, EACCES, EIO..., or EEMPTY for an empty root over a
+   * catalogue that is not); the catalogue was then left as it was. Null when the scan ran.
+   */
+  readonly rootError: string | null;
+}
+
+/** A scan's report and the rows it removed (kept a while by the library to recognise a late rename). */
+export interface ScanOutcome {
+  readonly report: ScanReport;
+  readonly removed: readonly StoredContent[];
+}
+
+/** What a scan may be given besides the root and the catalogue. */
+export interface ScanOptions {
+  /** Aborts the scan before it writes anything (the server closing). */
+  readonly signal?: AbortSignal;
+  /** Rows removed by earlier scans that a file appearing now may be the renamed copy of. */
+  readonly recentlyRemoved?: readonly StoredContent[];
 }
 
 interface Found {
@@ -49,13 +70,38 @@ export function titleFromFile(relPath: string): string {
 }
 
 /** Scans `root` and brings `store` in line with it. */
-export async function scanLibrary(root: string, store: ContentStore): Promise<ScanReport> {
+export async function scanLibrary(root: string, store: ContentStore, opts: ScanOptions = {}): Promise<ScanOutcome> {
   const t0 = performance.now();
-  const realRoot = await realpath(root);
-  const found = await walk(root, realRoot);
+  const { signal } = opts;
+  const unreachable = (code: string): ScanOutcome => ({
+    report: { ...EMPTY_REPORT, unplayable: store.counts().unplayable, ms: Math.round(performance.now() - t0), rootError: code },
+    removed: [],
+  });
+  let realRoot: string;
+  let rootId: string;
+  try {
+    realRoot = await realpath(root);
+    rootId = await rootIdentity(realRoot);
+    const top = await readdir(realRoot);
+    if (!top.some((name) => !name.startsWith('.')) && store.counts().total > 0) return unreachable('EEMPTY');
+  } catch (err) {
+    return unreachable((err as NodeJS.ErrnoException).code ?? 'EIO');
+  }
+  const walked = await walk(root, realRoot, signal);
+  if (walked.rootError !== null) return unreachable(walked.rootError);
+  // A share unmounted during the walk makes the folders not yet read look deleted: write nothing unless
+  // the root is still the folder the walk began in.
+  const rootNow = await rootIdentity(root).catch((err: NodeJS.ErrnoException) => err.code ?? 'EIO');
+  if (rootNow !== rootId) return unreachable(rootNow.includes(':') ? 'ECHANGED' : rootNow);
+  const { found, unsure } = walked;
   const stored = new Map(store.list().map((c) => [c.relPath, c]));
   const seen = new Set(found.map((f) => f.relPath));
-  const missing = [...stored.values()].filter((c) => !seen.has(c.relPath));
+  // A row whose file or folder could not be read this time (EIO, EACCES, a timeout) is kept as it is: only
+  // a file known to be gone is removed.
+  const missing = [...stored.values()].filter((c) => !seen.has(c.relPath) && !unsure.some((u) => c.relPath === u || c.relPath.startsWith(`${u}/`)));
+  // Rename candidates: this scan's missing rows first, then rows removed by recent scans whose ids are free.
+  const storedIds = new Set([...stored.values()].map((c) => c.id));
+  const candidates = [...missing, ...(opts.recentlyRemoved ?? []).filter((c) => !storedIds.has(c.id))];
 
   let probeBytesRead = 0;
   let maxProbeBytes = 0;
@@ -68,14 +114,18 @@ export async function scanLibrary(root: string, store: ContentStore): Promise<Sc
     return !old || old.size !== f.stats.size || old.mtimeMs !== f.stats.mtimeMs || old.sidecarMtimeMs !== f.sidecarMtimeMs;
   });
 
+  // A file that vanished from one path and appeared at another with the same size and mtime was renamed
+  // (a move keeps the mtime): it keeps its id. Matched before any probe, so the order of probes cannot matter.
+  const previous = new Map<Found, StoredContent>();
+  for (const f of work) {
+    const old = stored.get(f.relPath) ?? takeFirst(candidates, (m) => m.size === f.stats.size && m.mtimeMs === f.stats.mtimeMs);
+    if (old) previous.set(f, old);
+  }
+
   const records: ContentRecord[] = [];
   await forEachLimit(work, PROBE_CONCURRENCY, async (f) => {
-    let old: StoredContent | undefined = stored.get(f.relPath);
-    if (!old) {
-      // A file that vanished from one path and appeared at another with the same size and mtime was renamed: keep its id.
-      const i = missing.findIndex((m) => m.size === f.stats.size && m.mtimeMs === f.stats.mtimeMs);
-      if (i >= 0) old = missing.splice(i, 1)[0];
-    }
+    signal?.throwIfAborted();
+    let old = previous.get(f);
     const sameBytes = old !== undefined && old.size === f.stats.size && old.mtimeMs === f.stats.mtimeMs && old.media !== null;
     let media: MediaInfo | null = sameBytes ? old!.media : null;
     let mimeType = sameBytes ? old!.mimeType : mimeFromExtension(f.relPath);
@@ -87,6 +137,10 @@ export async function scanLibrary(root: string, store: ContentStore): Promise<Sc
       media = probed.media;
       mimeType = probed.mimeType ?? mimeType;
       unplayableReason = probed.error;
+      // A copy that lost its mtime on the way (a move across file systems, a copy then delete) is the same
+      // video when its size and everything the probe read match a row that went missing.
+      const probedMedia = media;
+      if (!old && probedMedia) old = takeFirst(candidates, (m) => m.size === f.stats.size && sameMedia(m.media, probedMedia));
     }
     const side = await readSidecarFor(f, media?.durationSeconds ?? null);
     if (side.error) sidecarErrors.push({ relPath: f.relPath, error: side.error });
@@ -107,19 +161,55 @@ export async function scanLibrary(root: string, store: ContentStore): Promise<Sc
     });
   });
 
-  store.apply(records, missing.map((m) => m.id));
+  signal?.throwIfAborted();
+  // Candidates still unclaimed from this scan's missing rows are the removals.
+  const removed = missing.filter((m) => candidates.includes(m));
+  store.apply(records, removed.map((m) => m.id));
   const counts = store.counts();
   return {
-    files: found.length,
-    added,
-    updated,
-    removed: missing.length,
-    unplayable: counts.unplayable,
-    probeBytesRead,
-    maxProbeBytes,
-    sidecarErrors,
-    ms: Math.round(performance.now() - t0),
+    report: {
+      files: found.length,
+      added,
+      updated,
+      removed: removed.length,
+      unplayable: counts.unplayable,
+      probeBytesRead,
+      maxProbeBytes,
+      sidecarErrors,
+      ms: Math.round(performance.now() - t0),
+      rootError: null,
+    },
+    removed,
   };
+}
+
+/** Which folder a path is now (device and inode): it changes when a share is mounted or unmounted there. */
+export async function rootIdentity(dir: string): Promise<string> {
+  const st = await stat(dir);
+  if (!st.isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+  return `${st.dev}:${st.ino}`;
+}
+
+const EMPTY_REPORT: ScanReport = { files: 0, added: 0, updated: 0, removed: 0, unplayable: 0, probeBytesRead: 0, maxProbeBytes: 0, sidecarErrors: [], ms: 0, rootError: null };
+
+/** Removes and returns the first item that matches. */
+function takeFirst<T>(items: T[], match: (item: T) => boolean): T | undefined {
+  const i = items.findIndex(match);
+  return i >= 0 ? items.splice(i, 1)[0] : undefined;
+}
+
+/** True when two probes read the same video: same container, length, codecs, picture and bitrate. */
+function sameMedia(a: MediaInfo | null, b: MediaInfo): boolean {
+  return (
+    a !== null &&
+    a.container === b.container &&
+    a.durationSeconds === b.durationSeconds &&
+    a.videoCodec === b.videoCodec &&
+    a.audioCodec === b.audioCodec &&
+    a.width === b.width &&
+    a.height === b.height &&
+    a.bitrate === b.bitrate
+  );
 }
 
 function mimeFromExtension(relPath: string): string {
@@ -169,17 +259,33 @@ interface PendingDir {
   readonly chain: readonly string[];
 }
 
-async function walk(root: string, realRoot: string): Promise<Found[]> {
-  const out: Found[] = [];
+/** What a walk found, and what it could not tell about. */
+interface Walked {
+  readonly found: Found[];
+  /** Library-relative paths of folders and files that could not be read (not known to be gone). */
+  readonly unsure: string[];
+  /** Set when the root itself could not be read. */
+  readonly rootError: string | null;
+}
+
+async function walk(root: string, realRoot: string, signal: AbortSignal | undefined): Promise<Walked> {
+  const found: Found[] = [];
+  const unsure: string[] = [];
+  const relOf = (full: string): string => path.relative(root, full).split(path.sep).join('/');
   const dirs: PendingDir[] = [{ dir: root, chain: [realRoot] }];
   while (dirs.length > 0) {
+    signal?.throwIfAborted();
     const { dir, chain } = dirs.pop()!;
     const realDir = chain[chain.length - 1]!;
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      continue; // an unreadable folder is skipped; the rest of the library still scans
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (dir === root) return { found, unsure, rootError: code };
+      // An unreadable folder is skipped and the rest of the library still scans; its rows stay unless it is gone.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') unsure.push(relOf(dir));
+      continue;
     }
     const jsonNames = new Set(entries.filter((e) => e.name.toLowerCase().endsWith('.json')).map((e) => e.name));
     for (const e of entries) {
@@ -210,7 +316,8 @@ async function walk(root: string, realRoot: string): Promise<Found[]> {
       let stats: Stats;
       try {
         stats = await stat(full);
-      } catch {
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') unsure.push(relOf(full));
         continue;
       }
       const sideName = path.basename(sidecarPath(full));
@@ -218,11 +325,10 @@ async function walk(root: string, realRoot: string): Promise<Found[]> {
       if (jsonNames.has(sideName)) {
         sidecarMtimeMs = await stat(path.join(dir, sideName)).then((s) => s.mtimeMs, () => null);
       }
-      const relPath = path.relative(root, full).split(path.sep).join('/');
-      out.push({ relPath, full, stats, sidecarMtimeMs });
+      found.push({ relPath: relOf(full), full, stats, sidecarMtimeMs });
     }
   }
-  return out;
+  return { found, unsure, rootError: null };
 }
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

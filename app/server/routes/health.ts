@@ -1,5 +1,6 @@
 /**
- * `GET /api/health`: liveness for operators and scripts, with the version and catalogue counts.
+ * `GET /api/health`: liveness for operators and scripts, with the version, catalogue counts and whether the
+ * library root (the NAS) can be read. An unreadable root is `degraded`, still 200: the server is alive.
  */
 import { Router } from 'express';
 import type { Library } from '../../library/index.ts';
@@ -10,7 +11,14 @@ export function healthRoutes(library: Library, version: string, startedAt: numbe
   const r = Router();
   r.route('/api/health')
     .get((_req, res) => {
-      res.json({ status: 'ok', version, uptime_seconds: Math.round((Date.now() - startedAt) / 1000), catalogue: library.counts() });
+      const nas = library.reachability();
+      res.json({
+        status: nas.reachable ? 'ok' : 'degraded',
+        version,
+        uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
+        catalogue: library.counts(),
+        library: { reachable: nas.reachable, since: nas.since, root_error: nas.rootError },
+      });
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   return r;
