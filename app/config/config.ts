@@ -92,7 +92,7 @@ export const SETTINGS = {
   promoteRate: { flag: '--promote-rate', env: 'WSOPTV_PROMOTE_RATE', help: 'copy rate NAS to SSD, bytes per second (100MB); default 100MB' },
   headBytes: { flag: '--head-bytes', env: 'WSOPTV_HEAD_BYTES', help: 'leading bytes of every video kept on the SSD (0: none); default 8MiB' },
   nasTimeout: { flag: '--nas-timeout', env: 'WSOPTV_NAS_TIMEOUT', help: 'a NAS open slower than this answers 503; default 15s' },
-  watchPoll: { flag: '--watch-poll', env: 'WSOPTV_WATCH_POLL', help: 'poll the library (network mounts): off, on (every 1s) or an interval such as 5s; default off' },
+  watchPoll: { flag: '--watch-poll', env: 'WSOPTV_WATCH_POLL', help: 'poll the library (network mounts): off, on (every 2s) or an interval such as 10s; default off' },
   rescanEvery: { flag: '--rescan-every', env: 'WSOPTV_RESCAN_EVERY', help: 'full library rescan after this long without one; 0 or off for none; default 15m' },
 } as const satisfies Record<string, Setting>;
 
@@ -186,7 +186,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const nasTimeoutSeconds = parseDuration(raw('nasTimeout') ?? '15s', label('nasTimeout'), 1, 600);
   // The live library: polling for mounts that send no file events, and a periodic rescan as the safety net.
   const watchPoll = raw('watchPoll') ?? 'off';
-  const watchPollSeconds = OFF.has(watchPoll.trim().toLowerCase()) ? null : ON.has(watchPoll.trim().toLowerCase()) ? 1 : parseDuration(watchPoll, label('watchPoll'), 1, 600);
+  const watchPollSeconds = OFF.has(watchPoll.trim().toLowerCase()) ? null : ON.has(watchPoll.trim().toLowerCase()) ? 2 : parseDuration(watchPoll, label('watchPoll'), 1, 600);
   const rescanEvery = raw('rescanEvery') ?? '15m';
   const rescanEverySeconds = OFF.has(rescanEvery.trim().toLowerCase()) ? null : parseDuration(rescanEvery, label('rescanEvery'), 10, 7 * 86_400);
   const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;

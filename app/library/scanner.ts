@@ -144,7 +144,7 @@ export async function scanLibrary(root: string, store: ContentStore, opts: ScanO
     }
     const side = await readSidecarFor(f, media?.durationSeconds ?? null);
     if (side.error) sidecarErrors.push({ relPath: f.relPath, error: side.error });
-    if (old) updated++;
+    if (old && storedIds.has(old.id)) updated++; // a row removed by an earlier scan comes back as an addition
     else added++;
     records.push({
       id: old?.id ?? newContentId(),
