@@ -6,9 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { copyFile, mkdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { copySample, SAMPLE_CLIP, writeOffsetFile } from './helpers/fixtures.ts';
+import { copySample, SAMPLE_CLIP, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { createLogger } from '../app/log.ts';
 import { PROJECT_ROOT } from '../app/config/config.ts';
@@ -318,5 +318,29 @@ describe('with --watch-poll (a network mount that sends no file events)', () => 
     await rm(path.join(ts.libraryDir, 'sub', 'polled.mp4'));
     await within(WITHIN_MS, 'the removed file is gone', () => idAt(ts, 'sub/polled.mp4') === undefined);
     assert.deepEqual(pathsOf(ts), ['final.mp4']);
+  });
+});
+
+describe('when --library is a link to the real folder (a mount reached through a symlink)', () => {
+  let ts: TestServer;
+  let tmp: { dir: string; cleanup: () => Promise<void> };
+  let real: string;
+  before(async () => {
+    tmp = await tempDir();
+    real = path.join(tmp.dir, 'nas');
+    await mkdir(real);
+    await copySample(real, 'final.mp4');
+    await symlink(real, path.join(tmp.dir, 'library-link'));
+    ts = await startTestServer(undefined, ['--library', path.join(tmp.dir, 'library-link')]);
+  });
+  after(async () => {
+    await ts.close();
+    await tmp.cleanup();
+  });
+
+  it('changes inside the linked folder are watched too', async () => {
+    assert.deepEqual(pathsOf(ts), ['final.mp4']);
+    await copyFile(HEADS_UP, path.join(real, 'through-link.mp4'));
+    await within(WITHIN_MS, 'the file is catalogued', () => idAt(ts, 'through-link.mp4') !== undefined);
   });
 });

@@ -5,6 +5,7 @@
  * watches are set up again. The only library file that imports chokidar; see README.md beside it.
  */
 import { watch, type FSWatcher } from 'chokidar';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Library, Reachability } from './index.ts';
@@ -93,18 +94,23 @@ export function watchLibrary(library: Library, opts: WatchOptions): LibraryWatch
   };
   const trigger = new ScanTrigger(runScan, scheduler, timings);
 
+  /** Ends the wait for the current watcher's first read of the tree (it is being closed: it will never finish). */
+  let stopWaiting: (() => void) | null = null;
   const disarm = async (): Promise<void> => {
     const old = fsw;
     fsw = null;
     armedAs = null;
+    stopWaiting?.();
     await old?.close();
   };
 
   /** Sets the watches on the root as it is now; resolves when chokidar has read the tree. */
   const arm = async (identity: string): Promise<void> => {
     await disarm();
-    if (closed) return;
-    const w = watch(root, {
+    // The real path: chokidar, told not to follow links, would not look inside a root that is one.
+    const watched = await realpath(root).catch(() => null);
+    if (closed || watched === null) return;
+    const w = watch(watched, {
       ignoreInitial: true,
       persistent: false,
       // The scanner follows only links that stay inside the library, whose targets are watched as themselves.
@@ -114,7 +120,7 @@ export function watchLibrary(library: Library, opts: WatchOptions): LibraryWatch
       interval: opts.pollMs ?? 100,
       binaryInterval: opts.pollMs ?? 300,
       // Hidden files and folders (temp copies, .DS_Store, .Trash) are not catalogued, so not watched.
-      ignored: (p: string) => path.relative(root, p).split(path.sep).some((part) => part.startsWith('.')),
+      ignored: (p: string) => path.relative(watched, p).split(path.sep).some((part) => part.startsWith('.')),
     });
     fsw = w;
     armedAs = identity;
@@ -129,9 +135,11 @@ export function watchLibrary(library: Library, opts: WatchOptions): LibraryWatch
       trigger.request('watch_error');
     });
     await new Promise<void>((resolve) => {
+      stopWaiting = resolve;
       w.once('ready', resolve);
       w.once('error', () => resolve());
     });
+    if (fsw === w) stopWaiting = null;
   };
 
   /** Looks at the root: gone → scan (which marks it unreachable); there but not watched → watch it, scan. */
