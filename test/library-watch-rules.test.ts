@@ -70,11 +70,16 @@ function manualScans(scheduler: ManualScheduler): { runs: (ScanRequest & { at: n
   };
 }
 
+/** A trigger on a manual clock, whose scans the test finishes by hand. */
+function manualTrigger(): { clock: ManualScheduler; scans: ReturnType<typeof manualScans>; trigger: ScanTrigger } {
+  const clock = new ManualScheduler();
+  const scans = manualScans(clock);
+  return { clock, scans, trigger: new ScanTrigger(scans.run, clock, TIMINGS) };
+}
+
 describe('the scan trigger (a resettable timer)', () => {
   it('a burst with short gaps is one scan, a quiet second after its last event, with duplicate paths collapsed', async () => {
-    const clock = new ManualScheduler();
-    const scans = manualScans(clock);
-    const trigger = new ScanTrigger(scans.run, clock, TIMINGS);
+    const { clock, scans, trigger } = manualTrigger();
     trigger.notify('/lib/a.mp4');
     await clock.advance(500);
     trigger.notify('/lib/a.mp4');
@@ -105,9 +110,7 @@ describe('the scan trigger (a resettable timer)', () => {
   });
 
   it('events during a scan wait for it and make one more scan after it ("already scanning, will retry")', async () => {
-    const clock = new ManualScheduler();
-    const scans = manualScans(clock);
-    const trigger = new ScanTrigger(scans.run, clock, TIMINGS);
+    const { clock, scans, trigger } = manualTrigger();
     trigger.notify('/lib/1.mp4');
     await clock.advance(1000);
     assert.equal(scans.runs.length, 1);
@@ -148,9 +151,7 @@ describe('the scan trigger (a resettable timer)', () => {
   });
 
   it('close cancels a waiting scan and waits for the running one', async () => {
-    const clock = new ManualScheduler();
-    const scans = manualScans(clock);
-    const trigger = new ScanTrigger(scans.run, clock, TIMINGS);
+    const { clock, scans, trigger } = manualTrigger();
     trigger.notify('/lib/a.mp4');
     await clock.advance(1000);
     trigger.notify('/lib/b.mp4');
