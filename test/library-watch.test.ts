@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { copyFile, mkdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { copySample, SAMPLE_CLIP, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { copySample, eventually, SAMPLE_CLIP, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { createLogger } from '../app/log.ts';
 import { PROJECT_ROOT } from '../app/config/config.ts';
@@ -17,14 +17,11 @@ const HEADS_UP = path.join(PROJECT_ROOT, 'samples', 'wsop-sample-heads-up.mp4');
 /** The catalogue's promise to an operator. */
 const WITHIN_MS = 5_000;
 
-/** Polls `check` every 50 ms until it holds or `ms` pass; resolves with the time it took. */
+/** Waits (bounded, polling) until `check` holds, or fails naming `what`; resolves with the time it took. */
 async function within(ms: number, what: string, check: () => boolean | Promise<boolean>): Promise<number> {
   const t0 = performance.now();
-  for (;;) {
-    if (await check()) return Math.round(performance.now() - t0);
-    if (performance.now() - t0 > ms) assert.fail(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  assert.ok(await eventually(check, ms), `${what}: not within ${ms} ms`);
+  return Math.round(performance.now() - t0);
 }
 
 /** A log sink that keeps every JSON line. */
