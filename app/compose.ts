@@ -109,6 +109,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     const liveCache = cache;
     cacheWatch = watchCacheFolder(config.cacheDir, (rel) => liveCache.fileRemoved(rel));
     liveCache.refreshHeads();
+    library.onScanned((r) => r.added + r.updated > 0 && liveCache.refreshHeads()); // videos the watcher finds get heads too
     streams = createStreams({
       library,
       cache,

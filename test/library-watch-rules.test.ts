@@ -184,6 +184,7 @@ function countingLibrary(): Library & { scans: number } {
     },
     reachability: () => state,
     onReachabilityChange: () => () => undefined,
+    onScanned: () => () => undefined,
     close: async () => undefined,
   };
   return lib;
@@ -276,6 +277,8 @@ describe('the library itself', () => {
     const { root, library, close } = await fresh(['a.mp4', 'b.mp4']);
     const seen: Reachability[] = [];
     library.onReachabilityChange((r) => seen.push(r));
+    const scanned: ScanReport[] = [];
+    const stop = library.onScanned((r) => scanned.push(r));
     try {
       await library.scan();
       const before = ids(library);
@@ -286,6 +289,8 @@ describe('the library itself', () => {
       const report = await library.scan();
       assert.equal(report.rootError, 'EEMPTY');
       assert.equal(report.removed, 0);
+      assert.deepEqual(scanned.map((r) => r.added), [2], 'scan listeners hear of scans that read the root, not of this one');
+      stop();
       assert.deepEqual(ids(library), before);
       assert.equal(library.reachability().reachable, false);
       assert.equal(seen.length, 1);

@@ -76,7 +76,7 @@ describe('when files change under a running server', () => {
         await copyFile(HEADS_UP, path.join(lib, 'moving.mp4'));
         await writeOffsetFile(path.join(lib, 'doomed.mp4'), 5000);
       },
-      [],
+      ['--head-bytes', '65536'],
       { log: createLogger('info', log.stream) },
     );
   });
@@ -92,6 +92,14 @@ describe('when files change under a running server', () => {
     const c = (await ts.request(`/api/contents/${id}`)).json();
     assert.equal(c.playable, true);
     assert.equal(c.title, 'dropped');
+  });
+
+  it('the dropped file gets its head on the SSD too, as the videos found at start do', async () => {
+    const id = idAt(ts, 'season1/dropped.mp4');
+    await within(WITHIN_MS, 'a head of the dropped file is listed', async () => {
+      const cache = (await ts.request('/api/admin/cache')).json();
+      return (cache.entries as { content_id: string; kind: string }[]).some((e) => e.content_id === id && e.kind === 'head');
+    });
   });
 
   it('a sidecar edit changes the hands within 5 s', async (t) => {

@@ -76,6 +76,8 @@ export interface Library {
   reachability(): Reachability;
   /** Calls `listener` each time reachability (or the reason the root cannot be read) changes; returns the function that stops it. */
   onReachabilityChange(listener: (now: Reachability) => void): () => void;
+  /** Calls `listener` after each scan that read the root (whoever asked for it); returns the function that stops it. */
+  onScanned(listener: (report: ScanReport) => void): () => void;
   /** Aborts a running scan (nothing of it is written) and refuses new ones. */
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export function createLibrary(root: string, store: ContentStore, opts: LibraryOp
   let removed: { readonly row: StoredContent; readonly at: number }[] = [];
   let state: Reachability = { reachable: true, since: new Date(clock()).toISOString(), rootError: null };
   const listeners = new Set<(now: Reachability) => void>();
+  const scanListeners = new Set<(report: ScanReport) => void>();
   const abort = new AbortController();
 
   const setReachable = (rootError: string | null): void => {
@@ -117,6 +120,7 @@ export function createLibrary(root: string, store: ContentStore, opts: LibraryOp
     const at = clock();
     removed = [...removed, ...outcome.removed.map((row) => ({ row, at }))].slice(-REMEMBER_REMOVED_MAX);
     setReachable(outcome.report.rootError);
+    if (outcome.report.rootError === null) for (const l of scanListeners) l(outcome.report);
     return outcome.report;
   };
 
@@ -168,6 +172,10 @@ export function createLibrary(root: string, store: ContentStore, opts: LibraryOp
     onReachabilityChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    onScanned(listener) {
+      scanListeners.add(listener);
+      return () => void scanListeners.delete(listener);
     },
     async close() {
       abort.abort();
