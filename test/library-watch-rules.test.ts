@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { copyFile, mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, loadConfig, PROJECT_ROOT, usage } from '../app/config/config.ts';
-import { createLibrary, watchLibrary, type Library, type Reachability, type ScanReport } from '../app/library/index.ts';
+import { createLibrary, watchLibrary, type Library, type Reachability, type ScanReport, type WatchedLibrary } from '../app/library/index.ts';
 import { ScanTrigger, type ScanRequest, type Scheduler } from '../app/library/scan-trigger.ts';
 import { createLogger } from '../app/log.ts';
 import { ContentStore } from '../app/persistence/content-store.ts';
@@ -168,24 +168,17 @@ describe('the scan trigger (a resettable timer)', () => {
 });
 
 /** A library that only counts scans; its root is a real folder so the watcher can watch it. */
-function countingLibrary(): Library & { scans: number } {
+function countingLibrary(): WatchedLibrary & { scans: number } {
   const state: Reachability = { reachable: true, since: new Date(0).toISOString(), rootError: null };
   const report: ScanReport = { files: 0, added: 0, updated: 0, removed: 0, unplayable: 0, probeBytesRead: 0, maxProbeBytes: 0, sidecarErrors: [], ms: 0, rootError: null };
   const lib = {
     scans: 0,
-    getContent: () => assert.fail('not used'),
-    list: () => [],
-    getFilePath: () => assert.fail('not used'),
-    getHands: () => [],
-    counts: () => ({ total: 0, playable: 0, unplayable: 0 }),
     scan: async () => {
       lib.scans++;
       return report;
     },
     reachability: () => state,
     onReachabilityChange: () => () => undefined,
-    onScanned: () => () => undefined,
-    close: async () => undefined,
   };
   return lib;
 }

@@ -13,7 +13,7 @@ import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
 export { openInside, openInsideWithin, type OpenedFile, type Opener } from './safe-open.ts';
-export { watchLibrary, type LibraryWatcher, type WatchOptions } from './watcher.ts';
+export { watchLibrary, type LibraryWatcher, type WatchedLibrary, type WatchOptions } from './watcher.ts';
 
 /** How long a removed row is remembered, so a file that reappears elsewhere a scan later keeps its id. */
 const REMEMBER_REMOVED_MS = 10 * 60_000;

@@ -48,8 +48,11 @@ function isRelevant(event: string, file: string): boolean {
   return ext === '.json' || VIDEO_EXTENSIONS.has(ext);
 }
 
+/** The part of the library the watcher uses. */
+export type WatchedLibrary = Pick<Library, 'scan' | 'reachability' | 'onReachabilityChange'>;
+
 /** Starts watching `opts.root` and keeping `library` in line with it. */
-export function watchLibrary(library: Library, opts: WatchOptions): LibraryWatcher {
+export function watchLibrary(library: WatchedLibrary, opts: WatchOptions): LibraryWatcher {
   const timings = { ...WATCH_TIMINGS, ...opts.timings };
   const scheduler = opts.scheduler ?? realScheduler;
   const { root, log } = opts;
