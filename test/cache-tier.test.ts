@@ -263,6 +263,11 @@ describe('when the NAS is away and a video has a whole copy', () => {
       const body = await ts.request(s.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
       assert.deepEqual(body.body, offsetBytes(0, 149_999));
       assert.equal((await ts.request(`/api/stream/${plain}`, { headers: { range: 'bytes=0-9' } })).status, 503);
+      const rescan = await ts.request('/api/admin/library/rescan', { method: 'POST' });
+      assert.equal(rescan.status, 503, 'a rescan of a missing root says so');
+      assert.equal(rescan.json().library.reachable, false);
+      assert.equal(typeof rescan.json().library.root_error, 'string');
+      assert.equal(ts.server.library.list().length, 2, 'and changes nothing');
     } finally {
       await rename(away, ts.libraryDir);
     }

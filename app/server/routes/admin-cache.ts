@@ -85,7 +85,17 @@ export function adminCacheRoutes(library: Library, cache: Cache, clock: Clock): 
     .post(async (_req, res) => {
       const report = await library.scan();
       cache.refreshHeads();
-      res.json({ files: report.files, added: report.added, updated: report.updated, removed: report.removed, unplayable: report.unplayable, ms: Math.round(report.ms) });
+      // A root that cannot be read (the NAS away) scans nothing and changes nothing: say so, not "0 files".
+      const reach = library.reachability();
+      res.status(report.rootError ? 503 : 200).json({
+        files: report.files,
+        added: report.added,
+        updated: report.updated,
+        removed: report.removed,
+        unplayable: report.unplayable,
+        ms: Math.round(report.ms),
+        library: { reachable: reach.reachable, since: reach.since, root_error: report.rootError ?? null },
+      });
     })
     .all(methodNotAllowed('POST'));
   return r;
