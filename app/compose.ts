@@ -103,7 +103,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       streams,
       log,
       version: VERSION,
-      webRoot: path.join(PROJECT_ROOT, 'renderer'),
+      webRoot: path.join(PROJECT_ROOT, 'renderer', 'dist'),
       corsOrigins: config.corsOrigins,
       onAccountsChanged: enforceAccounts,
     });

@@ -20,7 +20,12 @@ export interface Qoe {
   readonly stall_ms?: number;
   /** The last seek's latency as the player saw it, in milliseconds. */
   readonly seek_ms?: number;
+  /** Seconds the player held beyond the playhead at the heartbeat. */
+  readonly buffer_ahead_s?: number;
 }
+
+/** How the viewer skips through a video: everything, dead time skipped, best hands only. */
+export type ViewMode = 'all' | 'skip' | 'best';
 
 /** One viewing session (v1 §4.1 plus the end reason and watch duration). */
 export interface StreamSession {
@@ -66,6 +71,8 @@ export interface StreamEvents {
     timestamp: string;
   };
   'stream.error': { session_id: string | null; user_id: string | null; content_id: string; error_code: string; error_message: string; timestamp: string };
+  /** A start the stream limits refused. */
+  'stream.refused': { user_id: string; content_id: string; scope: 'user' | 'server'; current: number; limit: number; timestamp: string };
 }
 
 /** A channel name of the bus. */

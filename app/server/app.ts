@@ -18,6 +18,7 @@ import { contentRoutes } from './routes/contents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { streamBytesRoutes, streamInfoRoutes } from './routes/stream.ts';
+import { webUiRoutes } from './web-ui.ts';
 
 /** What the HTTP layer needs from the rest of the server. */
 export interface HttpDeps {
@@ -27,7 +28,7 @@ export interface HttpDeps {
   readonly streams: Streams;
   readonly log: Logger;
   readonly version: string;
-  /** Folder of the static web UIs (renderer/). */
+  /** Folder of the built web UIs (renderer/dist). */
   readonly webRoot: string;
   readonly corsOrigins: readonly string[];
   /** Applies account changes to live streams (a disabled user's sessions end); called after each change made here. */
@@ -66,7 +67,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(adminStreamRoutes(library, auth, streams));
   app.use('/api', notFound);
 
-  app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+  app.use(webUiRoutes(deps.webRoot));
   app.use(notFound);
   app.use(errorMiddleware(log));
   return app;

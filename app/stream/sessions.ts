@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Cache } from '../cache/index.ts';
 import type { Clock } from '../model/clock.ts';
 import { AuthInvalidToken, RateLimitExceeded, SessionEnded, SessionNotFound } from '../model/errors.ts';
-import type { EndReason, PlayerState, Qoe, StreamSession, StreamSource } from '../model/stream.ts';
+import type { EndReason, PlayerState, Qoe, StreamSession, StreamSource, ViewMode } from '../model/stream.ts';
 import type { SessionStore } from '../persistence/session-store.ts';
 import type { EventBus } from './events.ts';
 import { RateMeter } from './rate-meter.ts';
@@ -35,6 +35,9 @@ interface Live {
   readonly startedAt: number;
   lastActivity: number;
   state: PlayerState;
+  /** When the player entered its current state. */
+  stateSince: number;
+  mode: ViewMode | null;
   position: number;
   bytes: number;
   qoe: Qoe;
@@ -49,6 +52,8 @@ interface Live {
 export interface ActiveSession extends StreamSession {
   readonly stale: boolean;
   readonly bytesPerSecond: number;
+  readonly stateSince: number;
+  readonly mode: ViewMode | null;
 }
 
 /** What a heartbeat may carry. */
@@ -56,6 +61,7 @@ export interface Heartbeat {
   readonly position?: number;
   readonly state?: PlayerState;
   readonly qoe?: Qoe;
+  readonly mode?: ViewMode;
 }
 
 /** A handle on the session a range request belongs to. */
@@ -115,6 +121,8 @@ export class SessionManager {
       startedAt: now,
       lastActivity: now,
       state: 'unknown',
+      stateSince: now,
+      mode: null,
       position: 0,
       bytes: 0,
       qoe: {},
@@ -139,7 +147,11 @@ export class SessionManager {
     const s = this.owned(userId, contentId, sessionId);
     s.lastActivity = this.clock();
     if (hb.position !== undefined) s.position = hb.position;
-    if (hb.state !== undefined) s.state = hb.state;
+    if (hb.state !== undefined && hb.state !== s.state) {
+      s.state = hb.state;
+      s.stateSince = s.lastActivity;
+    }
+    if (hb.mode !== undefined) s.mode = hb.mode;
     if (hb.qoe !== undefined) s.qoe = { ...s.qoe, ...hb.qoe };
     const snap = this.snapshot(s);
     this.store.save(snap);
@@ -230,7 +242,7 @@ export class SessionManager {
   active(now = this.clock()): ActiveSession[] {
     return [...this.live.values()]
       .sort((a, b) => b.startedAt - a.startedAt)
-      .map((s) => ({ ...this.snapshot(s), stale: this.isStale(s, now), bytesPerSecond: s.rate.bytesPerSecond(now) }));
+      .map((s) => ({ ...this.snapshot(s), stale: this.isStale(s, now), bytesPerSecond: s.rate.bytesPerSecond(now), stateSince: s.stateSince, mode: s.mode }));
   }
 
   /** How many sessions are active. */
