@@ -21,6 +21,7 @@ import { externalChanges } from './persistence/change-signal.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import { createStreams, type Streams } from './stream/index.ts';
 import { createHttpApp } from './server/app.ts';
+import { createConsoleFeed, type ConsoleFeed, type FeedOptions } from './server/console-feed.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
 
 /** How often the server looks for account changes made by another process. */
@@ -35,6 +36,7 @@ export interface RunningServer {
   readonly firstScan: ScanReport;
   readonly auth: Auth;
   readonly streams: Streams;
+  readonly feed: ConsoleFeed;
   /** Set on the first run when no WSOPTV_ADMIN_PASSWORD was given: shown once, never stored in clear. */
   readonly generatedAdminPassword: string | undefined;
   readonly log: Logger;
@@ -50,6 +52,8 @@ export interface StartOptions {
   readonly log?: Logger;
   /** The clock sessions time out by. */
   readonly clock?: Clock;
+  /** Limits of the console's live feed. */
+  readonly feed?: FeedOptions;
 }
 
 /** Builds and starts everything; on failure, closes whatever was opened and rethrows. */
@@ -61,6 +65,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   let server: Server | undefined;
   let streams: Streams | undefined;
   let accountWatch: NodeJS.Timeout | undefined;
+  let feed: ConsoleFeed | undefined;
   try {
     const library = createLibrary(config.libraryRoot, new ContentStore(db));
     const firstScan = await library.scan();
@@ -87,10 +92,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     // One rule for every way an account changes: a user who is not active holds no stream. Changes made
     // here apply at once; those made by another process (the users CLI) are noticed within a second.
     const enforceAccounts = (): void => {
+      liveFeed.usersChanged();
       const ended = liveStreams.endSessionsOfInactiveUsers((id) => auth.getUser(id)?.status === 'active');
       if (ended > 0) log.info({ action: 'sessions_ended_for_accounts', count: ended }, 'ended the streams of users who are no longer active');
     };
     const liveStreams = streams;
+    const limits = { server: config.maxStreams, perUser: config.maxStreamsPerUser };
+    feed = createConsoleFeed({ streams, auth, library, limits, clock: opts.clock ?? systemClock, log, options: opts.feed });
+    const liveFeed = feed;
     const changed = externalChanges(db);
     accountWatch = setInterval(() => {
       if (changed()) enforceAccounts();
@@ -106,6 +115,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       webRoot: path.join(PROJECT_ROOT, 'renderer', 'dist'),
       corsOrigins: config.corsOrigins,
       onAccountsChanged: enforceAccounts,
+      feed,
+      listenHost: config.host,
     });
     server = await listen(app, config.port, config.host);
     const port = boundPort(server);
@@ -120,10 +131,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       firstScan,
       auth,
       streams: liveStreams,
+      feed: liveFeed,
       generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
         clearInterval(watch);
+        liveFeed.close();
         liveStreams.close();
         closing ??= closeGracefully(running, graceMs).finally(() => db.close());
         return closing;
@@ -131,6 +144,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     };
   } catch (err) {
     clearInterval(accountWatch);
+    feed?.close();
     streams?.close();
     server?.close();
     db.close();

@@ -260,13 +260,14 @@ export interface HistoryStatsWire {
 
 /** `POST /api/admin/library/rescan`. */
 export interface RescanWire {
-  readonly scanned: number;
+  readonly files: number;
   readonly added: number;
   readonly updated: number;
   readonly removed: number;
   readonly unplayable: number;
   readonly duration_ms: number;
-  readonly sidecar_errors: readonly { readonly file: string; readonly error: string }[];
+  /** How many sidecars were rejected (each video's `sidecar_error` says why). */
+  readonly sidecar_errors: number;
 }
 
 /** `GET /api/admin/share`: where LAN viewers reach the server. */

@@ -12,6 +12,11 @@ import { authenticate, bearerSource, cookieSource } from './auth-guard.ts';
 import { errorMiddleware, notFound } from './error-middleware.ts';
 import { cors, securityHeaders } from './headers.ts';
 import { sameOriginGuard } from './same-origin.ts';
+import type { ConsoleFeed } from './console-feed.ts';
+import { adminEventRoutes } from './routes/admin-events.ts';
+import { adminHistoryRoutes } from './routes/admin-history.ts';
+import { adminLibraryRoutes } from './routes/admin-library.ts';
+import { adminShareRoutes } from './routes/admin-share.ts';
 import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
@@ -33,6 +38,10 @@ export interface HttpDeps {
   readonly corsOrigins: readonly string[];
   /** Applies account changes to live streams (a disabled user's sessions end); called after each change made here. */
   readonly onAccountsChanged: () => void;
+  /** The console's live feed. */
+  readonly feed: ConsoleFeed;
+  /** The address the server listens on, for the viewer URLs the console shares. */
+  readonly listenHost: string;
 }
 
 /** Builds the Express application. */
@@ -52,7 +61,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   // Open to anyone.
   app.use(healthRoutes(library, deps.version, Date.now()));
-  app.use(publicAuthRoutes(auth));
+  app.use(publicAuthRoutes(auth, () => deps.feed.usersChanged()));
   app.use(prometheusRoutes(streams));
 
   // The video bytes bring their own guard: a session capability, a token or the cookie.
@@ -65,6 +74,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(streamInfoRoutes(library, cache));
   app.use(sessionRoutes(library, streams));
   app.use(adminStreamRoutes(library, auth, streams));
+  app.use(adminEventRoutes(deps.feed));
+  app.use(adminHistoryRoutes(streams, Date.now));
+  app.use(adminLibraryRoutes(library));
+  app.use(adminShareRoutes(deps.listenHost));
   app.use('/api', notFound);
 
   app.use(webUiRoutes(deps.webRoot));

@@ -75,12 +75,17 @@ export interface RangeTicket {
   done(): void;
 }
 
+/** How many operators' end notes are remembered (a viewer asks within seconds of the end). */
+const END_NOTES_KEPT = 1000;
+
 /** Generates a session id: 128 random bits, url-safe. */
 export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 /** Keeps the active sessions and enforces the limits. */
 export class SessionManager {
   private readonly live = new Map<string, Live>();
+  /** What operators said when they ended a session, newest last; bounded, memory only. */
+  private readonly endNotes = new Map<string, string>();
   /** Bytes per second of the whole server. */
   readonly serverRate = new RateMeter();
 
@@ -172,10 +177,14 @@ export class SessionManager {
     return this.finish(s, 'client');
   }
 
-  /** Ends a session for an operator; its next range request is refused. */
-  endByAdmin(sessionId: string): StreamSession {
+  /** Ends a session for an operator; its next range request is refused, with the operator's note if one was given. */
+  endByAdmin(sessionId: string, note?: string): StreamSession {
     const s = this.live.get(sessionId);
     if (!s) throw new SessionNotFound(sessionId);
+    if (note) {
+      this.endNotes.set(sessionId, note);
+      if (this.endNotes.size > END_NOTES_KEPT) this.endNotes.delete(this.endNotes.keys().next().value!);
+    }
     return this.finish(s, 'admin');
   }
 
@@ -202,7 +211,7 @@ export class SessionManager {
   /** A range request made with a session id: the session must be active and for this content. */
   rangeBySession(sessionId: string, contentId: string): RangeTicket {
     const s = this.live.get(sessionId);
-    if (!s) throw new SessionEnded(sessionId, this.store.get(sessionId)?.endReason ?? null);
+    if (!s) throw new SessionEnded(sessionId, this.store.get(sessionId)?.endReason ?? null, this.endNotes.get(sessionId));
     if (s.contentId !== contentId) throw new AuthInvalidToken('session is for another video');
     return this.ticket(s);
   }
@@ -296,7 +305,7 @@ export class SessionManager {
     const s = this.live.get(sessionId);
     if (s && s.userId === userId && s.contentId === contentId) return s;
     const old = this.store.get(sessionId);
-    if (old && old.userId === userId && old.contentId === contentId) throw new SessionEnded(sessionId, old.endReason);
+    if (old && old.userId === userId && old.contentId === contentId) throw new SessionEnded(sessionId, old.endReason, this.endNotes.get(sessionId));
     throw new SessionNotFound(sessionId);
   }
 

@@ -9,6 +9,7 @@ import { loadConfig } from '../../app/config/config.ts';
 import { startServer, type RunningServer } from '../../app/compose.ts';
 import { createLogger } from '../../app/log.ts';
 import type { Clock } from '../../app/model/clock.ts';
+import type { FeedOptions } from '../../app/server/console-feed.ts';
 import type { Logger } from 'pino';
 import { tempDir } from './fixtures.ts';
 
@@ -58,6 +59,8 @@ export interface TestServerOptions {
   readonly log?: Logger;
   /** Reuse the folders of an earlier server (a restart); they are then left in place on close. */
   readonly dirs?: { readonly libraryDir: string; readonly dataDir: string };
+  /** Limits and tick periods of the console's live feed. */
+  readonly feed?: FeedOptions;
 }
 
 /** A clock a test moves by hand. */
@@ -119,7 +122,7 @@ export async function startTestServer(
     ['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent', '--max-streams-per-user', '1000', ...flags],
     { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
   );
-  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock });
+  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock, feed: opts.feed });
   const login = async (username: string, password: string): Promise<string> => {
     const res = await rawRequest(`${server.url}/api/auth/login`, { method: 'POST', body: { username, password } });
     if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${res.body.toString()}`);

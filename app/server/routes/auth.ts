@@ -4,13 +4,14 @@
  */
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Auth } from '../../auth/index.ts';
+import type { UserWire } from '../../contract/wire.ts';
 import { ValidationFailed } from '../../model/errors.ts';
 import { ROLES, type Role, type User } from '../../model/user.ts';
 import { parseCookies, principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 
 /** A user as the API shows it. */
-export function userView(u: User) {
+export function userView(u: User): UserWire {
   return { id: u.id, username: u.username, role: u.role, status: u.status, created_at: u.createdAt, updated_at: u.updatedAt, last_login_at: u.lastLoginAt };
 }
 
@@ -26,12 +27,13 @@ function setTokenCookie(res: Response, token: string, maxAgeSeconds: number): vo
 }
 
 /** Routes anyone may call: register, login, logout. */
-export function publicAuthRoutes(auth: Auth): Router {
+export function publicAuthRoutes(auth: Auth, onRegistered: () => void = () => undefined): Router {
   const r = Router();
   r.route('/api/auth/register')
     .post(async (req, res) => {
       const b = body(req);
       const user = await auth.register(b.username as string, b.password as string);
+      onRegistered();
       res.status(201).json({ user: userView(user) });
     })
     .all(methodNotAllowed('POST'));
@@ -63,7 +65,7 @@ export function publicAuthRoutes(auth: Auth): Router {
 }
 
 /** Routes for a logged-in user, and the admin's user management. Mount behind `authenticate`. */
-export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = () => undefined): Router {
+export function userRoutes(auth: Auth, onChanged: (userId: string) => void = () => undefined): Router {
   const r = Router();
   r.route('/api/auth/me')
     .get((_req, res) => {
@@ -80,12 +82,13 @@ export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = ()
       const b = body(req);
       const role = parseRole(b.role ?? 'viewer');
       const user = await auth.createUser({ username: b.username as string, password: b.password as string, role, status: 'active' });
+      onChanged(user.id);
       res.status(201).json({ user: userView(user) });
     })
     .all(methodNotAllowed('GET', 'HEAD', 'POST'));
   const action = (status: 'active' | 'disabled'): RequestHandler => (req, res) => {
     const user = auth.updateUser(auth.findUser(String(req.params.id)).id, { status });
-    if (status === 'disabled') onDisabled(user.id);
+    onChanged(user.id);
     res.json({ user: userView(user) });
   };
   r.route('/api/admin/users/:id/approve').post(action('active')).all(methodNotAllowed('POST'));
@@ -95,6 +98,7 @@ export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = ()
     .put((req, res) => {
       const role = parseRole(body(req).role);
       const user = auth.updateUser(auth.findUser(String(req.params.id)).id, { role });
+      onChanged(user.id);
       res.json({ user: userView(user) });
     })
     .all(methodNotAllowed('PUT'));
