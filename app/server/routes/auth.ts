@@ -5,7 +5,7 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Auth } from '../../auth/index.ts';
 import type { UserWire } from '../../contract/wire.ts';
-import { ValidationFailed } from '../../model/errors.ts';
+import { Forbidden, ValidationFailed } from '../../model/errors.ts';
 import { ROLES, type Role, type User } from '../../model/user.ts';
 import { parseCookies, principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
@@ -19,6 +19,11 @@ function body(req: { body?: unknown }): Record<string, unknown> {
   const b = req.body;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new ValidationFailed('body', 'must be a JSON object');
   return b as Record<string, unknown>;
+}
+
+/** Whether a peer address is this machine. */
+function isLoopback(address: string | undefined): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
 }
 
 function setTokenCookie(res: Response, token: string, maxAgeSeconds: number): void {
@@ -50,6 +55,18 @@ export function publicAuthRoutes(auth: Auth, onRegistered: () => void = () => un
       });
     })
     .all(methodNotAllowed('POST'));
+  // The desktop window's sign-in: the shell hands it a one-time code on loopback; the code becomes the
+  // login cookie and the window lands on the console. Only a loopback peer may spend one.
+  r.route('/api/auth/local')
+    .get(async (req, res) => {
+      if (!isLoopback(req.socket.remoteAddress)) throw new Forbidden('loopback');
+      const code = typeof req.query.code === 'string' ? req.query.code : '';
+      const result = await auth.redeemOneTimeLogin(code);
+      setTokenCookie(res, result.token, Math.max(0, result.expiresAt - Math.floor(Date.now() / 1000)));
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(302, '/console/');
+    })
+    .all(methodNotAllowed('GET'));
   r.route('/api/auth/logout')
     .post(async (req, res) => {
       // Both credentials the request carries are revoked: the cookie is being cleared anyway, and a
