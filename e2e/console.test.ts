@@ -6,27 +6,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { copySample } from '../test/helpers/fixtures.ts';
+import { copySample, makeLongClip } from '../test/helpers/fixtures.ts';
 import { startTestServer, type TestServer } from '../test/helpers/server.ts';
 import { launchChromium, logInBrowser, throttleDownload } from './helpers/browser.ts';
 
 const PASSWORD = 'viewer-password';
-
-/**
- * A minute of 5 Mbit/s H.264/AAC (about 35 MB): far more than the socket buffers hold, so a slow player
- * pulls it at its own pace and the bytes the server sends show as a rate that moves.
- */
-async function longClip(dir: string): Promise<void> {
-  await promisify(execFile)('ffmpeg', [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', '60',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '5M', '-maxrate', '5M', '-bufsize', '2M', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-shortest', '-movflags', '+faststart', path.join(dir, 'long-clip.mp4'),
-  ], { timeout: 60_000 });
-}
 
 async function openConsole(browser: Browser, ts: TestServer, hash = '#/now'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -55,7 +41,7 @@ describe('when an operator runs the console', () => {
   let ts: TestServer;
   before(async () => {
     browser = await launchChromium();
-    ts = await startTestServer((lib) => Promise.all([copySample(lib, 'final-table.mp4'), longClip(lib)]), ['--max-streams-per-user', '3'], { feed: { metricsTickMs: 500 } });
+    ts = await startTestServer((lib) => Promise.all([copySample(lib, 'final-table.mp4'), makeLongClip(path.join(lib, 'long-clip.mp4'))]), ['--max-streams-per-user', '3'], { feed: { metricsTickMs: 500 } });
     await ts.server.auth.createUser({ username: 'viewer-kim', password: PASSWORD, role: 'viewer', status: 'active' });
     await ts.server.auth.createUser({ username: 'viewer-joe', password: PASSWORD, role: 'viewer', status: 'active' });
   });

@@ -83,6 +83,10 @@ export function rawRequest(url: string, opts: RequestOptions = {}): Promise<RawR
     const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const headers: Record<string, string> = { ...opts.headers };
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    // node:http sends a DELETE body with neither Content-Length nor chunking unless told its length.
+    if (payload !== undefined && !Object.keys(headers).some((h) => ['content-length', 'transfer-encoding'].includes(h.toLowerCase()))) {
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
     const req = httpRequest(url, { method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
