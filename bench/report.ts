@@ -60,17 +60,23 @@ export function markdownTable(rows: readonly Row[]): string {
 export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; edits inside are overwritten) -->';
 export const RESULTS_END = '<!-- bench:results:end -->';
 
+/** The markers of the console step's section. */
+export const CONSOLE_RESULTS = {
+  start: '<!-- bench:console:start (written by `npm run bench -- console`; edits inside are overwritten) -->',
+  end: '<!-- bench:console:end -->',
+} as const;
+
 /** Replaces the results section of `file` with `markdown` (appends the section when the markers are missing). */
-export async function writeResultsSection(file: string, markdown: string): Promise<void> {
+export async function writeResultsSection(file: string, markdown: string, markers: { readonly start: string; readonly end: string } = { start: RESULTS_START, end: RESULTS_END }): Promise<void> {
   let doc = '';
   try {
     doc = await readFile(file, 'utf8');
   } catch {
     doc = '# Performance\n';
   }
-  const block = `${RESULTS_START}\n${markdown.trim()}\n${RESULTS_END}`;
-  const a = doc.indexOf(RESULTS_START);
-  const b = doc.indexOf(RESULTS_END);
-  const next = a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + RESULTS_END.length) : `${doc.trimEnd()}\n\n${block}\n`;
+  const block = `${markers.start}\n${markdown.trim()}\n${markers.end}`;
+  const a = doc.indexOf(markers.start);
+  const b = doc.indexOf(markers.end);
+  const next = a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + markers.end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   await writeFile(file, next);
 }

@@ -21,7 +21,7 @@ import type { Role, UserStatus } from '../model/user.ts';
 import type { Streams } from '../stream/index.ts';
 import { userView } from './routes/auth.ts';
 import { SseClient, type SseLimits } from './sse.ts';
-import { activeStreamView, slotsView, titleOf } from './views.ts';
+import { activeStreamViews, slotsView, titleOf } from './views.ts';
 
 /** What tests may tune. */
 export interface FeedOptions extends Partial<SseLimits> {
@@ -92,13 +92,13 @@ export function createConsoleFeed(deps: FeedDeps): ConsoleFeed {
     for (const c of clients) c.send(text, droppable);
   };
 
-  const streamViews = (): ActiveStreamWire[] => streams.activeSessions().map((s) => activeStreamView(s, auth, library));
+  const streamViews = (): ActiveStreamWire[] => activeStreamViews(streams.activeSessions(), auth, library);
   const slots = (views: readonly ActiveStreamWire[]): SlotsWire => slotsView(views, deps.limits, clock(), [...refused]);
   const pendingUsers = (): number => auth.listUsers().filter((u) => u.status === 'pending').length;
 
   streams.bus.on('stream.started', (e) => {
     const s = streams.activeSessions().find((x) => x.sessionId === e.session_id);
-    publish('stream.started', { ...e, stream: s ? activeStreamView(s, auth, library) : null });
+    publish('stream.started', { ...e, stream: s ? activeStreamViews([s], auth, library)[0]! : null });
   });
   streams.bus.on('stream.ended', (e) => publish('stream.ended', e));
   streams.bus.on('stream.error', (e) => {
@@ -134,14 +134,15 @@ export function createConsoleFeed(deps: FeedDeps): ConsoleFeed {
 
   const sample = (): void => {
     const active = streams.activeSessions();
-    const perUser: Record<string, number> = {};
+    const byUser = new Map<string, number>();
     let total = 0;
     for (const s of active) {
-      const name = auth.getUser(s.userId)?.username ?? s.userId;
       const bps = Math.round(s.bytesPerSecond * 8);
-      perUser[name] = (perUser[name] ?? 0) + bps;
+      byUser.set(s.userId, (byUser.get(s.userId) ?? 0) + bps);
       total += bps;
     }
+    const perUser: Record<string, number> = {};
+    for (const [id, bps] of byUser) perUser[auth.getUser(id)?.username ?? id] = bps;
     const metrics = streams.getStreamMetrics();
     const point: MetricSampleWire = {
       t: new Date(clock()).toISOString(),

@@ -81,24 +81,34 @@ function contentOrUndefined(library: Library, contentId: string): Content | unde
   }
 }
 
-/** An active stream as the operator sees it: who, what, where in the video, how fast, how well. */
-export function activeStreamView(s: ActiveSession, auth: Auth, library: Library): ActiveStreamWire {
-  const c = contentOrUndefined(library, s.contentId);
-  const hands = c?.hands ?? [];
-  const at = hands.findIndex((h) => s.position >= h.start && s.position < h.end);
-  return {
-    ...sessionView(s),
-    user: { id: s.userId, username: auth.getUser(s.userId)?.username ?? null },
-    content: { id: s.contentId, title: c?.title ?? null, duration_seconds: c?.media?.durationSeconds ?? null },
-    implicit: s.implicit,
-    stale: s.stale,
-    last_activity: new Date(s.lastActivity).toISOString(),
-    state_since: new Date(s.stateSince).toISOString(),
-    rate_bps: Math.round(s.bytesPerSecond * 8),
-    qoe: s.qoe,
-    hand: hands.length === 0 ? null : { index: at < 0 ? null : at + 1, count: hands.length },
-    mode: s.mode,
-  };
+/**
+ * Active streams as the operator sees them: who, what, where in the video, how fast, how well. Names and
+ * catalogue entries are looked up once per user and video, not once per stream: the feed builds this list
+ * every 2 s for up to 100 streams, mostly of a few users and videos.
+ */
+export function activeStreamViews(sessions: readonly ActiveSession[], auth: Auth, library: Library): ActiveStreamWire[] {
+  const names = new Map<string, string | null>();
+  const contents = new Map<string, Content | undefined>();
+  return sessions.map((s) => {
+    if (!names.has(s.userId)) names.set(s.userId, auth.getUser(s.userId)?.username ?? null);
+    if (!contents.has(s.contentId)) contents.set(s.contentId, contentOrUndefined(library, s.contentId));
+    const c = contents.get(s.contentId);
+    const hands = c?.hands ?? [];
+    const at = hands.findIndex((h) => s.position >= h.start && s.position < h.end);
+    return {
+      ...sessionView(s),
+      user: { id: s.userId, username: names.get(s.userId) ?? null },
+      content: { id: s.contentId, title: c?.title ?? null, duration_seconds: c?.media?.durationSeconds ?? null },
+      implicit: s.implicit,
+      stale: s.stale,
+      last_activity: new Date(s.lastActivity).toISOString(),
+      state_since: new Date(s.stateSince).toISOString(),
+      rate_bps: Math.round(s.bytesPerSecond * 8),
+      qoe: s.qoe,
+      hand: hands.length === 0 ? null : { index: at < 0 ? null : at + 1, count: hands.length },
+      mode: s.mode,
+    };
+  });
 }
 
 /** Who holds the stream slots, from the active streams' views; `refused` is the latest refusals first. */

@@ -11,7 +11,7 @@ import type { Streams } from '../../stream/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
 import { principalOf, requireAdmin } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
-import { activeStreamView } from '../views.ts';
+import { activeStreamViews } from '../views.ts';
 import { sessionIdParam } from './params.ts';
 import { sessionView } from './sessions.ts';
 
@@ -21,7 +21,7 @@ export function adminStreamRoutes(library: Library, auth: Auth, streams: Streams
   r.use('/api/admin', requireAdmin);
   r.route('/api/admin/streams')
     .get((_req, res) => {
-      const items = streams.activeSessions().map((s) => activeStreamView(s, auth, library));
+      const items = activeStreamViews(streams.activeSessions(), auth, library);
       res.json({ items, total: items.length } satisfies ActiveStreamListResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
