@@ -21,7 +21,7 @@ export function Cache({ promotions }: { readonly promotions: readonly CachePromo
             this page shows its budget, the copies on the SSD with pin and evict, and promotions as they copy.</p>
         </div>
       )}
-      {state === 'present' && <p class="muted">The cache tier answers; its budget and entries are listed by the cache tier’s own page once it ships one.</p>}
+      {state === 'present' && <p class="muted">The server has an SSD cache tier, but this console does not yet know how to show its budget and entries.</p>}
       {promotions.length > 0 && (
         <>
           <h3>Promotions</h3>
