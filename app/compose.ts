@@ -23,6 +23,7 @@ import { externalChanges } from './persistence/change-signal.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import { createStreams, type Streams } from './stream/index.ts';
 import { createHttpApp } from './server/app.ts';
+import { createConsoleFeed, type ConsoleFeed, type FeedOptions } from './server/console-feed.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
 
 /** How often the server looks for account changes made by another process. */
@@ -38,6 +39,7 @@ export interface RunningServer {
   readonly auth: Auth;
   readonly streams: Streams;
   readonly cache: Cache;
+  readonly feed: ConsoleFeed;
   /** Set on the first run when no WSOPTV_ADMIN_PASSWORD was given: shown once, never stored in clear. */
   readonly generatedAdminPassword: string | undefined;
   readonly log: Logger;
@@ -55,6 +57,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   /** Wraps the opener of NAS files: tests and the bench play a sleeping or hung NAS with it. */
   readonly openNas?: Opener;
+  /** Limits of the console's live feed. */
+  readonly feed?: FeedOptions;
 }
 
 /** Builds and starts everything; on failure, closes whatever was opened and rethrows. */
@@ -69,6 +73,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
   let cache: Cache | undefined;
   let cacheWatch: CacheWatch | undefined;
   let libraryWatch: LibraryWatcher | undefined;
+  let feed: ConsoleFeed | undefined;
   try {
     const library = createLibrary(config.libraryRoot, new ContentStore(db), { clock: opts.clock });
     const firstScan = await library.scan();
@@ -127,10 +132,14 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     // One rule for every way an account changes: a user who is not active holds no stream. Changes made
     // here apply at once; those made by another process (the users CLI) are noticed within a second.
     const enforceAccounts = (): void => {
+      liveFeed.usersChanged();
       const ended = liveStreams.endSessionsOfInactiveUsers((id) => auth.getUser(id)?.status === 'active');
       if (ended > 0) log.info({ action: 'sessions_ended_for_accounts', count: ended }, 'ended the streams of users who are no longer active');
     };
     const liveStreams = streams;
+    const limits = { server: config.maxStreams, perUser: config.maxStreamsPerUser };
+    feed = createConsoleFeed({ streams, auth, library, limits, clock: opts.clock ?? systemClock, log, options: opts.feed });
+    const liveFeed = feed;
     const changed = externalChanges(db);
     accountWatch = setInterval(() => {
       if (changed()) enforceAccounts();
@@ -143,10 +152,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       streams,
       log,
       version: VERSION,
-      webRoot: path.join(PROJECT_ROOT, 'renderer'),
+      webRoot: path.join(PROJECT_ROOT, 'renderer', 'dist'),
       corsOrigins: config.corsOrigins,
       onAccountsChanged: enforceAccounts,
       clock,
+      feed,
+      listenHost: config.host,
     });
     server = await listen(app, config.port, config.host);
     const port = boundPort(server);
@@ -163,10 +174,12 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       auth,
       streams: liveStreams,
       cache: liveCache,
+      feed: liveFeed,
       generatedAdminPassword: firstAdmin.generatedPassword,
       log,
       close(graceMs = 5_000) {
         clearInterval(watch);
+        liveFeed.close();
         liveStreams.close();
         // The library's watcher closes first, so it stops asking for scans; the library aborts the one running.
         closing ??= Promise.all([watcher.close(), library.close(), closeGracefully(running, graceMs), liveCache.close(), cacheWatch?.close()]).then(
@@ -183,6 +196,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
     };
   } catch (err) {
     clearInterval(accountWatch);
+    feed?.close();
     streams?.close();
     await cacheWatch?.close();
     await cache?.close();

@@ -9,6 +9,7 @@ import { PROJECT_ROOT } from '../app/config/config.ts';
 import { isOffsetSlice } from './fixtures.ts';
 import { spawnTracked, stopTracked, type Tracked } from './procs.ts';
 import { RawConnection } from './raw-http.ts';
+import type { ConsolePlan, ConsoleStats } from './consoles.ts';
 import type { ViewerPlan, ViewerStats } from './viewers.ts';
 
 /** A server under test, reached on loopback. */
@@ -89,32 +90,37 @@ export const VIEWER_BITS_PER_SECOND = 8.5e6;
 /** One viewer read; at 8.5 Mbit/s one is due about every second. */
 export const VIEWER_CHUNK = 1024 * 1024;
 
-/** Starts `n` paced viewers against `t`; resolves once they are running. */
-export async function startViewers(t: Target, n: number, headers: Record<string, string>): Promise<Viewers> {
-  const child: Tracked = spawnTracked('viewers', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'viewers.ts')], {
+/** Waits for the child's next IPC message of `type`; rejects on timeout or when the child exits first. */
+function childMessage<M extends { type: string }>(child: Tracked, what: string, type: string, timeoutMs: number): Promise<M> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`${what}: no '${type}' within ${timeoutMs} ms:\n${child.output()}`)), timeoutMs);
+    const onMessage = (m: M): void => {
+      if (m.type === type) done(null, m);
+    };
+    const onExit = (): void => done(new Error(`${what} exited before '${type}':\n${child.output()}`));
+    const done = (err: Error | null, m?: M): void => {
+      clearTimeout(timer);
+      child.child.off('message', onMessage);
+      child.child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m!);
+    };
+    child.child.on('message', onMessage);
+    child.child.once('exit', onExit);
+  });
+}
+
+/**
+ * Runs a bench child (`bench/<script>`) with an IPC plan: start it, wait for 'running'; `stop` asks for its
+ * 'stats' and ends it.
+ */
+async function startChild<S>(script: string, what: string, plan: unknown): Promise<{ stop(): Promise<S> }> {
+  const child: Tracked = spawnTracked(what, process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', script)], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const plan: ViewerPlan = { host: t.host, port: t.port, path: t.path, size: t.size, viewers: n, chunkBytes: VIEWER_CHUNK, bitsPerSecond: VIEWER_BITS_PER_SECOND, headers };
-  const message = (type: string, timeoutMs: number): Promise<{ type: string; stats?: ViewerStats }> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`viewers: no '${type}' within ${timeoutMs} ms:\n${child.output()}`)), timeoutMs);
-      const onMessage = (m: { type: string; stats?: ViewerStats }): void => {
-        if (m.type === type) done(null, m);
-      };
-      const onExit = (): void => done(new Error(`viewers exited before '${type}':\n${child.output()}`));
-      const done = (err: Error | null, m?: { type: string; stats?: ViewerStats }): void => {
-        clearTimeout(timer);
-        child.child.off('message', onMessage);
-        child.child.off('exit', onExit);
-        if (err) reject(err);
-        else resolve(m!);
-      };
-      child.child.on('message', onMessage);
-      child.child.once('exit', onExit);
-    });
   try {
-    const running = message('running', 30_000);
+    const running = childMessage(child, what, 'running', 30_000);
     child.child.send({ type: 'start', plan });
     await running;
   } catch (err) {
@@ -124,7 +130,7 @@ export async function startViewers(t: Target, n: number, headers: Record<string,
   return {
     async stop() {
       try {
-        const stats = message('stats', 30_000);
+        const stats = childMessage<{ type: string; stats?: S }>(child, what, 'stats', 30_000);
         child.child.send({ type: 'stop' });
         return (await stats).stats!;
       } finally {
@@ -175,6 +181,18 @@ export async function seeksWithViewers(t: Target, viewers: number, seeks: number
     await running?.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** Starts `n` paced viewers against `t` (each on its own path when `paths` are given); resolves once they are running. */
+export function startViewers(t: Target, n: number, headers: Record<string, string>, paths?: readonly string[]): Promise<Viewers> {
+  const plan: ViewerPlan = { host: t.host, port: t.port, path: t.path, paths, size: t.size, viewers: n, chunkBytes: VIEWER_CHUNK, bitsPerSecond: VIEWER_BITS_PER_SECOND, headers };
+  return startChild<ViewerStats>('viewers.ts', 'viewers', plan);
+}
+
+/** Opens `n` operator consoles (live feeds) on our server; resolves once each has its snapshot. */
+export function startConsoles(t: Target, n: number, headers: Record<string, string>): Promise<{ stop(): Promise<ConsoleStats> }> {
+  const plan: ConsolePlan = { host: t.host, port: t.port, consoles: n, headers };
+  return startChild<ConsoleStats>('consoles.ts', 'consoles', plan);
 }
 
 /** What one wrk run measured. */

@@ -70,6 +70,12 @@ export function markdownTable(rows: readonly Row[]): string {
 export const RESULTS_START = '<!-- bench:results:start (written by `npm run bench`; edits inside are overwritten) -->';
 export const RESULTS_END = '<!-- bench:results:end -->';
 
+/** The markers of the console step's section. */
+export const CONSOLE_RESULTS = {
+  start: '<!-- bench:console:start (written by `npm run bench -- console`; edits inside are overwritten) -->',
+  end: '<!-- bench:console:end -->',
+} as const;
+
 /** Replaces the results section of `file` with `markdown` (appends the section when the markers are missing). */
 export function writeResultsSection(file: string, markdown: string): Promise<void> {
   return writeMarkedSection(file, RESULTS_START, RESULTS_END, markdown);

@@ -12,6 +12,10 @@
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
+ *
+ * `npm run bench -- console` is a separate step: seek p99 with 100 paced streams (each its own session),
+ * without and then with 10 operator consoles on the live feed, alternating, to show the feed costs the
+ * streams nothing that matters (bar: less than 10 % higher p99).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -22,12 +26,12 @@ import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
 import { runCacheSimulation } from './cache-sim.ts';
 import { warmPageCache, writeOffsetFile } from './fixtures.ts';
-import { type Checks, newChecks, runSeeks, runWrk, SEEK_BYTES, seeksWithViewers, startViewers, tallySeeks, tallyViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, VIEWER_SETTLE_MS, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
+import { type Checks, newChecks, runSeeks, runWrk, SEEK_BYTES, type SeekResult, seeksWithViewers, startConsoles, startViewers, tallySeeks, tallyViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, VIEWER_SETTLE_MS, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
 import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll, waitUntil, type Tracked } from './procs.ts';
 import { RawConnection } from './raw-http.ts';
 import { authHeaders, contentId, HOST, startServer } from './our-server.ts';
 import { runPromotionBench } from './promotion.ts';
-import { codeVersion, fmt, machine, markdownTable, median, percentile, textTable, wholeNumber, writeResultsSection, type Row } from './report.ts';
+import { codeVersion, CONSOLE_RESULTS, fmt, machine, markdownTable, median, percentile, textTable, wholeNumber, writeMarkedSection, writeResultsSection, type Row } from './report.ts';
 import { runScanBench, type ScanFigures } from './scan.ts';
 
 const DOC = path.join(PROJECT_ROOT, 'docs', 'performance.md');
@@ -54,10 +58,19 @@ interface Options {
   readonly sizeBytes: number;
   readonly nginx: boolean;
   readonly write: boolean;
+  /** `console`: the live-feed step instead of the full run. */
+  readonly step: 'all' | 'console';
+}
+
+function stepOf(positionals: readonly string[]): Options['step'] {
+  if (positionals.length === 0) return 'all';
+  if (positionals.length === 1 && positionals[0] === 'console') return 'console';
+  throw new Error(`unknown bench step ${positionals.join(' ')}: the only one is \`console\``);
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
     options: {
       rounds: { type: 'string', default: String(DEFAULTS.rounds) },
       seconds: { type: 'string', default: String(DEFAULTS.seconds) },
@@ -74,6 +87,7 @@ function parseOptions(): Options {
     sizeBytes: wholeNumber('size-mib', values['size-mib'], 64, 8_192) * 1024 * 1024,
     nginx: !values['no-nginx'],
     write: !values['no-write'],
+    step: stepOf(positionals),
   };
 }
 
@@ -107,8 +121,8 @@ interface Round {
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** Starts our server on the bench library and finds the large file's stream path. */
-async function startOurs(tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
-  const { proc, port } = await startServer(libraryDir, path.join(tmp, 'data'));
+async function startOurs(tmp: string, libraryDir: string, size: number, flags: readonly string[] = []): Promise<{ proc: Tracked; target: Target }> {
+  const { proc, port } = await startServer(libraryDir, path.join(tmp, 'data'), flags);
   const id = await contentId(port, 'big', size);
   return { proc, target: { name: 'WSOPTV', host: HOST, port, path: `/api/stream/${id}`, size, memoryPid: () => proc.pid } };
 }
@@ -412,11 +426,119 @@ function cleanup(): Promise<void> {
   return cleaning;
 }
 
+/** Consoles in the console step, and the streams they watch. */
+const CONSOLES = 10;
+const CONSOLE_STREAMS = 100;
+/** The console step's bar: seek p99 with consoles over seek p99 without. */
+const CONSOLE_BAR = 1.1;
+
+/** Opens `n` stream sessions as the admin and returns their capability URLs, one per viewer. */
+async function openSessions(t: Target, n: number): Promise<string[]> {
+  const contentId = t.path.split('/').pop()!;
+  const urls: string[] = [];
+  const conn = new RawConnection(HOST, t.port);
+  try {
+    for (let i = 0; i < n; i++) {
+      const r = await conn.request('POST', `/api/stream/${contentId}/start`, { headers: { ...authHeaders(), 'Content-Type': 'application/json' }, body: '{}', keepBody: true, timeoutMs: 10_000 });
+      if (r.status !== 201) throw new Error(`start ${i + 1} answered ${r.status}: ${r.body?.toString('utf8').slice(0, 200)}`);
+      urls.push((JSON.parse(r.body!.toString('utf8')) as { stream_url: string }).stream_url);
+    }
+  } finally {
+    conn.close();
+  }
+  return urls;
+}
+
+/**
+ * The console step: per round, seeks with 100 paced streams and no console, then with 10 consoles on the
+ * live feed (the order flipping each round); each measurement with fresh viewers.
+ */
+async function consoleStep(o: Options, tmp: string, libraryDir: string): Promise<void> {
+  const ours = await startOurs(tmp, libraryDir, o.sizeBytes, ['--max-streams-per-user', String(CONSOLE_STREAMS)]);
+  say(`WSOPTV server pid ${ours.proc.pid} on port ${ours.target.port}`);
+  const paths = await openSessions(ours.target, CONSOLE_STREAMS);
+  const checks = newChecks();
+  tallySeeks(checks, await runSeeks(ours.target, 100, authHeaders())); // warm-up, not recorded
+  const without: number[] = [];
+  const withConsoles: number[] = [];
+  let feed = { events: 0, bytes: 0, errors: 0 };
+  const measure = async (consoles: boolean): Promise<number> => {
+    const viewers = await startViewers(ours.target, CONSOLE_STREAMS, authHeaders(), paths);
+    const feeds = consoles ? await startConsoles(ours.target, CONSOLES, authHeaders()) : null;
+    await sleep(VIEWER_SETTLE_MS);
+    const r = await runSeeks(ours.target, o.seeks, authHeaders());
+    const f = feeds ? await feeds.stop() : null;
+    const v = await viewers.stop();
+    tallySeeks(checks, r);
+    tallyViewers(checks, v);
+    if (f) feed = { events: feed.events + f.events, bytes: feed.bytes + f.bytes, errors: feed.errors + f.errors };
+    const p99 = percentile(r.ttfbMs, 99);
+    say(
+      `  ${consoles ? `${CONSOLES} consoles` : 'no console '}: seek p50 ${fmt(percentile(r.ttfbMs, 50), 2)} ms, p99 ${fmt(p99, 2)} ms (${r.ttfbMs.length} seeks;` +
+        ` viewers ${fmt((v.bytes * 8) / v.seconds / 1e6, 0)} Mbit/s, ${fmt(v.late / Math.max(1, v.requests) * 100, 1)} % late` +
+        `${f ? `; consoles read ${f.events} events, ${fmt(f.bytes / 1024, 0)} KiB${f.errors ? `, ${f.errors} errors: ${f.firstError}` : ''}` : ''})`,
+    );
+    return p99;
+  };
+  const ratios: number[] = [];
+  for (let i = 0; i < o.rounds; i++) {
+    say(`\nRound ${i + 1}/${o.rounds}`);
+    const order = i % 2 === 0 ? [false, true] : [true, false];
+    const got = new Map<boolean, number>();
+    for (const consoles of order) got.set(consoles, await measure(consoles));
+    without.push(got.get(false)!);
+    withConsoles.push(got.get(true)!);
+    ratios.push(got.get(true)! / got.get(false)!);
+  }
+  const ratio = median(ratios);
+  const pass = ratio < CONSOLE_BAR && checks.wrong === 0 && checks.errors === 0 && feed.errors === 0;
+  const rows: Row[] = [
+    { measure: `seek TTFB p99, ${CONSOLE_STREAMS} paced streams, no console (ms)`, ours: fmt(median(without), 2), nginx: '', ratio: '', bar: '', verdict: '' },
+    { measure: `seek TTFB p99, the same with ${CONSOLES} consoles on the feed (ms)`, ours: fmt(median(withConsoles), 2), nginx: '', ratio: `${fmt(ratio, 2)}×`, bar: `< ${CONSOLE_BAR}×`, verdict: verdict(pass) },
+    { measure: 'responses checked against the file: wrong / failed', ours: `${checks.wrong} / ${checks.errors} of ${checks.bodies}`, nginx: '', ratio: '', bar: '0 / 0', verdict: verdict(checks.wrong === 0 && checks.errors === 0) },
+    { measure: `feed events read by the consoles (${fmt(feed.bytes / 1024, 0)} KiB)`, ours: String(feed.events), nginx: '', ratio: '', bar: '', verdict: '' },
+  ];
+  if (checks.wrong > 0) process.exitCode = 1;
+  say(`\nResults (${o.rounds} rounds; p99 medians, the ratio is the median of per-round ratios):\n`);
+  say(textTable(rows));
+  if (o.write) {
+    const perRound = ratios.map((r, i) => `| ${i + 1} | ${fmt(without[i], 2)} | ${fmt(withConsoles[i], 2)} | ${fmt(r, 2)}× |`);
+    const md = [
+      '## Console feed: seeks with 10 consoles connected',
+      '',
+      `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; command: \`npm run bench -- console${o.rounds !== DEFAULTS.rounds ? ` --rounds ${o.rounds}` : ''}${o.seeks !== DEFAULTS.seeks ? ` --seeks ${o.seeks}` : ''}\`.`,
+      `- Code: ${codeVersion()}. Machine: ${machine().detail}.`,
+      `- ${CONSOLE_STREAMS} stream sessions, each read by a paced viewer at ${fmt(VIEWER_BITS_PER_SECOND / 1e6, 1)} Mbit/s; ${o.seeks} seeks per measurement; consoles hold GET /api/admin/events open in a child process and read every frame (streams every 2 s, metrics every 5 s).`,
+      '',
+      markdownTable(rows),
+      '',
+      '| round | p99 no console (ms) | p99 10 consoles (ms) | ratio |',
+      '|---|---:|---:|---:|',
+      ...perRound,
+      '',
+    ].join('\n');
+    await writeMarkedSection(DOC, CONSOLE_RESULTS.start, CONSOLE_RESULTS.end, md);
+    say(`\nWrote the results into ${path.relative(PROJECT_ROOT, DOC)}`);
+  }
+}
+
 async function main(): Promise<void> {
   // The cache simulation starts no server and needs none of the options below.
   if (process.argv[2] === 'cache') return void (process.exitCode = await runCacheSimulation(process.argv.slice(3)));
   if (process.argv[2] === 'promotion') return void (process.exitCode = await runPromotionBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   const o = parseOptions();
+  if (o.step === 'console') {
+    tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-'));
+    say(`WSOPTV bench, console step, on ${machine().summary}`);
+    const libraryDir = path.join(tmpRoot, 'library');
+    await mkdir(libraryDir);
+    const big = path.join(libraryDir, 'big.mp4');
+    say(`Writing ${o.sizeBytes / 1024 / 1024} MiB test file and reading it into the page cache...`);
+    await writeOffsetFile(big, o.sizeBytes);
+    await warmPageCache(big);
+    await consoleStep(o, tmpRoot, libraryDir);
+    return;
+  }
   requireWrk();
   const t0 = performance.now();
   const m = machine();

@@ -16,6 +16,8 @@ export interface ViewerPlan {
   readonly host: string;
   readonly port: number;
   readonly path: string;
+  /** One path per viewer (each its own stream session), taken in turn; `path` when absent. */
+  readonly paths?: readonly string[];
   readonly size: number;
   readonly viewers: number;
   readonly chunkBytes: number;
@@ -125,7 +127,7 @@ function main(): void {
     if (msg.type === 'start' && msg.plan) {
       const plan = msg.plan;
       t0 = performance.now();
-      loops = Array.from({ length: plan.viewers }, () => viewer(plan, controller.signal, totals));
+      loops = Array.from({ length: plan.viewers }, (_, i) => viewer({ ...plan, path: plan.paths?.[i % plan.paths.length] ?? plan.path }, controller.signal, totals));
       send({ type: 'running' });
     } else if (msg.type === 'stop') {
       controller.abort();

@@ -257,6 +257,16 @@ export async function runShell(deps: ShellDeps): Promise<Shell | undefined> {
   const running = server;
   const consoleOrigin = originOf(consoleUrl);
 
+  /**
+   * Where a new window starts: a one-time code, handed over on loopback, signs it in as the first active
+   * admin and lands it on the console, so no password is typed. With no active admin, the console's own
+   * login form.
+   */
+  const signInUrl = (): string => {
+    const admin = running.auth.listUsers().find((u) => u.role === 'admin' && u.status === 'active');
+    return admin ? `${running.url}/api/auth/local?code=${running.auth.createOneTimeLogin(admin.id)}` : consoleUrl;
+  };
+
   /** The window shows the console and nothing else: other pages open in the operator's browser. */
   const guardNavigation = (contents: WebContentsLike): void => {
     const openOutside = (url: string): void => {
@@ -297,11 +307,20 @@ export async function runShell(deps: ShellDeps): Promise<Shell | undefined> {
       if (window === win) window = undefined;
     });
     window = win;
-    win.loadURL(consoleUrl).catch((err: unknown) => running.log.warn({ action: 'console_load_failed', err }, 'console page did not load'));
+    win.loadURL(signInUrl()).catch((err: unknown) => running.log.warn({ action: 'console_load_failed', err }, 'console page did not load'));
   };
 
   tray = new electron.Tray(electron.nativeImage.createFromPath(iconPath).resize({ width: 16, height: 16 }));
-  tray.setToolTip(`${PRODUCT_NAME} on port ${running.port}`);
+  // The tray says how many streams are playing, kept current by the stream events.
+  const trayIcon = tray;
+  const showCount = (): void => {
+    if (phase !== 'running') return;
+    const n = running.streams.activeSessions().length;
+    trayIcon.setToolTip(`${PRODUCT_NAME} on port ${running.port}: ${n} active stream${n === 1 ? '' : 's'}`);
+  };
+  showCount();
+  running.streams.bus.on('stream.started', showCount);
+  running.streams.bus.on('stream.ended', showCount);
   tray.setContextMenu(
     electron.Menu.buildFromTemplate([
       { label: 'Open console', click: showConsole },

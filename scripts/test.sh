@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# npm test: type-check, then every test (unit, HTTP, browser) under one coverage run of app/.
+# npm test: type-check, build the web UIs, then every test (unit, HTTP, browser) under one coverage run of app/.
 # `npm run e2e` runs only the browser tests (no coverage bar: they alone do not cover app/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/require-tools.sh chromium ffmpeg
 
-echo "Type-checking..."
+echo "Type-checking the server, the web UIs and the browser tests..."
 npx tsc -p tsconfig.json
+npx tsc -p renderer
+npx tsc -p e2e
+
+# The browser tests and the shell's test load the built pages: build them from the sources under test.
+echo "Building the web UIs..."
+npx vite build
 
 shopt -s nullglob
 files=(test/*.test.ts e2e/*.test.ts)

@@ -274,6 +274,9 @@ async function quit(fake: FakeElectron): Promise<void> {
   assert.equal(await fake.app.ended, 'quit');
 }
 
+/** The one-time sign-in URL a window loads: 256 bits of base64url. */
+const signInPattern = (base: string): RegExp => new RegExp(`^${base.replace(/[.]/g, '\\.')}/api/auth/local\\?code=[A-Za-z0-9_-]{43}$`);
+
 const quietStderr = { lines: [] as string[], write(text: string) { this.lines.push(text); } };
 
 describe('when the shell starts on a good configuration', { timeout: 30_000 }, () => {
@@ -318,11 +321,46 @@ describe('when the shell starts on a good configuration', { timeout: 30_000 }, (
 
   it('loads the console from the real server over loopback, and that port answers /api/health with 200', async () => {
     assert.notEqual(shell.server.port, 0);
-    assert.deepEqual(fake.window.loaded, [`${base}/console/`]);
+    assert.equal(fake.window.loaded.length, 1);
+    assert.match(fake.window.loaded[0]!, signInPattern(base));
     assert.equal(shell.consoleUrl, `${base}/console/`);
     const health = await rawRequest(`${base}/api/health`);
     assert.equal(health.status, 200);
     assert.equal(health.json().status, 'ok');
+  });
+
+  it('the window signs in as admin with a one-time code and lands on the console page, not a 404', async () => {
+    // What the window does with the URL it was given: follow the redirect with the cookie it sets.
+    const signIn = await rawRequest(fake.window.loaded[0]!);
+    assert.equal(signIn.status, 302);
+    assert.equal(signIn.headers.location, '/console/');
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    assert.match(cookie, /^wsoptv_token=.+/);
+    const page = await rawRequest(`${base}/console/`, { headers: { cookie } });
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.body.toString(), /<title>WSOPTV console<\/title>/);
+    const me = await rawRequest(`${base}/api/auth/me`, { headers: { cookie } });
+    assert.equal(me.json().user.username, 'admin');
+    assert.equal(me.json().user.role, 'admin');
+    // The code is spent: the same URL again is refused.
+    const again = await rawRequest(fake.window.loaded[0]!);
+    assert.equal(again.status, 401);
+    assert.equal(again.json().error.code, 'AUTH_INVALID_TOKEN');
+  });
+
+  it('the tray shows how many streams are playing', async () => {
+    const tray = fake.trays[0]!;
+    assert.match(tray.toolTip, /: 0 active streams$/);
+    const login = await rawRequest(`${base}/api/auth/login`, { method: 'POST', body: { username: 'admin', password: ADMIN_PASSWORD } });
+    const auth = { authorization: `Bearer ${login.json().token}` };
+    const id = shell.server.library.list()[0]!.id;
+    const started = await rawRequest(`${base}/api/stream/${id}/start`, { method: 'POST', headers: auth });
+    assert.equal(started.status, 201);
+    assert.match(tray.toolTip, /: 1 active stream$/);
+    const ended = await rawRequest(`${base}/api/stream/${id}/end`, { method: 'POST', headers: auth, body: { session_id: started.json().session_id } });
+    assert.equal(ended.status, 200);
+    assert.match(tray.toolTip, /: 0 active streams$/);
   });
 
   it('puts a tray icon with "Open console" and "Quit"', () => {
@@ -378,7 +416,8 @@ describe('when the shell starts on a good configuration', { timeout: 30_000 }, (
     assert.equal((await rawRequest(`${base}/api/health`)).status, 200);
     fake.trays[0]!.choose('Open console');
     assert.equal(fake.windows.length, 2);
-    assert.deepEqual(fake.window.loaded, [`${base}/console/`]);
+    assert.equal(fake.window.loaded.length, 1);
+    assert.match(fake.window.loaded[0]!, signInPattern(base));
     assert.ok(fake.window.webContents.openHandler, 'the new window is guarded too');
   });
 

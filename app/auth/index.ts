@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AuthInvalidCredentials,
+  AuthInvalidToken,
   AuthUserDisabled,
   AuthUserPending,
   LastAdmin,
@@ -53,6 +54,13 @@ export interface Auth {
   updateUser(id: string, change: { status?: UserStatus; role?: Role }): User;
   /** Replaces a user's password and revokes every token the user holds. */
   setPassword(id: string, password: string): Promise<void>;
+  /**
+   * A one-time login code for an active admin, for the desktop window (handed over on loopback, so no
+   * password is typed): 256 random bits, good for one use within a minute, kept in memory only.
+   */
+  createOneTimeLogin(userId: string): string;
+  /** Spends a one-time code: a login token for its user, or AuthInvalidToken when it is unknown, used or stale. */
+  redeemOneTimeLogin(code: string): Promise<LoginResult>;
   /** When no admin account exists (first run), creates `admin`; returns the generated password when one was made up. */
   ensureFirstAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword: string | undefined }>;
 }
@@ -90,6 +98,9 @@ export function validatePassword(password: unknown): string {
   return password;
 }
 
+/** How long a one-time login code stays good. */
+const ONE_TIME_LOGIN_MS = 60_000;
+
 /** A hash to verify against when the username does not exist, so both cases take the same time. */
 let decoyHash: Promise<string> | undefined;
 
@@ -99,6 +110,9 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
   const revoked = users.revokedTokens;
   // Rows of tokens that expired while no one logged out would otherwise wait for the next logout.
   revoked.prune();
+
+  const oneTime = new Map<string, { userId: string; expires: number }>();
+  const clock = opts.clock ?? Date.now;
 
   const requireUser = (idOrName: string): UserWithHash => {
     const u = users.get(idOrName) ?? users.getByName(idOrName);
@@ -182,6 +196,26 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
       // A password change ends every token issued under the old one (a stolen token dies with it); the
       // user, like everyone else, logs in again with the new password.
       users.setPasswordHash(u.id, await hashPassword(password), true);
+    },
+
+    createOneTimeLogin(userId) {
+      const u = requireUser(userId);
+      if (u.role !== 'admin' || u.status !== 'active') throw new ValidationFailed('user', 'must be an active admin');
+      const now = clock();
+      for (const [c, v] of oneTime) if (v.expires <= now) oneTime.delete(c);
+      const code = randomBytes(32).toString('base64url');
+      oneTime.set(code, { userId: u.id, expires: now + ONE_TIME_LOGIN_MS });
+      return code;
+    },
+
+    async redeemOneTimeLogin(code) {
+      const entry = oneTime.get(code);
+      oneTime.delete(code);
+      const u = entry && entry.expires > clock() ? users.get(entry.userId) : undefined;
+      if (!u || u.status !== 'active') throw new AuthInvalidToken();
+      users.touchLogin(u.id);
+      const { token, expiresAt } = await tokens.sign(u.id, u.tokenEpoch);
+      return { user: publicUser(users.get(u.id)!), token, expiresAt };
     },
 
     async ensureFirstAdmin(password) {

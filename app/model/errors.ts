@@ -218,8 +218,8 @@ export class SessionNotFound extends DomainError {
 /** The session has ended (by the viewer, an admin, a timeout or a restart); it serves no more bytes. */
 export class SessionEnded extends DomainError {
   readonly code = 'STREAM_SESSION_ENDED';
-  constructor(readonly sessionId: string, readonly reason: string | null) {
-    super(`stream session ended (${reason ?? 'unknown'})`, { reason });
+  constructor(readonly sessionId: string, readonly reason: string | null, readonly note?: string) {
+    super(`stream session ended (${reason ?? 'unknown'})`, note ? { reason, note } : { reason });
   }
 }
 

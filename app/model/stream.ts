@@ -20,7 +20,12 @@ export interface Qoe {
   readonly stall_ms?: number;
   /** The last seek's latency as the player saw it, in milliseconds. */
   readonly seek_ms?: number;
+  /** Seconds the player held beyond the playhead at the heartbeat. */
+  readonly buffer_ahead_s?: number;
 }
+
+/** How the viewer skips through a video: everything, dead time skipped, best hands only. */
+export type ViewMode = 'all' | 'skip' | 'best';
 
 /** One viewing session (v1 §4.1 plus the end reason and watch duration). */
 export interface StreamSession {
@@ -70,6 +75,8 @@ export interface StreamEvents {
   'cache.promoted': { content_id: string; kind: 'copy' | 'head'; reason: PromoteReason; bytes: number; seconds: number; timestamp: string };
   /** A copy or head left the SSD, and why. */
   'cache.evicted': { content_id: string; kind: 'copy' | 'head'; reason: 'budget' | 'invalid' | 'admin' | 'missing'; bytes: number; timestamp: string };
+  /** A start the stream limits refused. */
+  'stream.refused': { user_id: string; content_id: string; scope: 'user' | 'server'; current: number; limit: number; timestamp: string };
 }
 
 /** Why a video was copied to the SSD. */

@@ -21,8 +21,5 @@ export interface User {
   readonly lastLoginAt: string | null;
 }
 
-/** Usernames: 3-32 letters, digits, dot, dash or underscore, starting with a letter or digit. */
-export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
-/** Password length bounds; the upper bound keeps scrypt's input sane. */
-export const PASSWORD_MIN = 8;
-export const PASSWORD_MAX = 256;
+// The account rules the register form checks too: defined once in the wire contract.
+export { PASSWORD_MAX, PASSWORD_MIN, USERNAME_PATTERN } from '../contract/constants.ts';

@@ -43,6 +43,21 @@ function toSession(r: SessionRow): StreamSession {
   };
 }
 
+/** Filters of the history of ended sessions; text filters match part of the name, case-insensitively. */
+export interface HistoryFilter {
+  readonly username?: string;
+  readonly title?: string;
+  readonly reason?: EndReason;
+}
+
+/** An ended session with the names it had when read. */
+export interface HistoryRow extends StreamSession {
+  readonly username: string | null;
+  readonly title: string | null;
+}
+
+const likeOf = (text: string | undefined): string | null => (text ? `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null);
+
 /** The stream_sessions table. */
 export class SessionStore {
   private readonly insertStmt;
@@ -50,6 +65,10 @@ export class SessionStore {
   private readonly byId;
   private readonly endActive;
   private readonly statsStmt;
+  private readonly historyStmt;
+  private readonly historyCount;
+  private readonly perDayStmt;
+  private readonly topStmt;
 
   constructor(db: Db) {
     this.insertStmt = db.prepare(`INSERT INTO stream_sessions (session_id, user_id, content_id, source, implicit, status, state,
@@ -68,6 +87,23 @@ export class SessionStore {
               AVG(CASE WHEN status = 'ended' THEN watch_duration END) AS avg,
               SUM(CASE WHEN source = 'ssd' THEN 1 ELSE 0 END) AS ssd
          FROM stream_sessions WHERE started_at >= ?`,
+    );
+    const historyWhere = `FROM stream_sessions s LEFT JOIN users u ON u.id = s.user_id LEFT JOIN contents c ON c.id = s.content_id
+      WHERE s.status = 'ended'
+        AND (@user IS NULL OR u.username LIKE @user ESCAPE '\\')
+        AND (@title IS NULL OR c.title LIKE @title ESCAPE '\\')
+        AND (@reason IS NULL OR s.end_reason = @reason)`;
+    this.historyStmt = db.prepare<{ user: string | null; title: string | null; reason: string | null; limit: number; offset: number }, SessionRow & { username: string | null; title: string | null }>(
+      `SELECT s.*, u.username AS username, c.title AS title ${historyWhere} ORDER BY s.ended_at DESC, s.session_id LIMIT @limit OFFSET @offset`,
+    );
+    this.historyCount = db.prepare<{ user: string | null; title: string | null; reason: string | null }, { n: number }>(`SELECT COUNT(*) AS n ${historyWhere}`);
+    this.perDayStmt = db.prepare<[number], { day: string; plays: number }>(
+      `SELECT date(started_at / 1000, 'unixepoch', 'localtime') AS day, COUNT(*) AS plays FROM stream_sessions
+        WHERE started_at >= ? GROUP BY day ORDER BY day`,
+    );
+    this.topStmt = db.prepare<[number, number], { content_id: string; title: string | null; plays: number }>(
+      `SELECT s.content_id, c.title AS title, COUNT(*) AS plays FROM stream_sessions s LEFT JOIN contents c ON c.id = s.content_id
+        WHERE s.started_at >= ? GROUP BY s.content_id ORDER BY plays DESC, title LIMIT ?`,
     );
   }
 
@@ -99,6 +135,21 @@ export class SessionStore {
   /** Ends every session still marked active (those a previous process left behind); returns how many. */
   endAllActive(reason: EndReason, now: number): number {
     return this.endActive.run(now, reason).changes;
+  }
+
+  /** One page of ended sessions, newest first, and how many match in all. */
+  history(filter: HistoryFilter, limit: number, offset: number): { rows: HistoryRow[]; total: number } {
+    const where = { user: likeOf(filter.username), title: likeOf(filter.title), reason: filter.reason ?? null };
+    const rows = this.historyStmt.all({ ...where, limit, offset }).map((r) => ({ ...toSession(r), username: r.username, title: r.title }));
+    return { rows, total: this.historyCount.get(where)?.n ?? 0 };
+  }
+
+  /** Plays per local day and the most played videos, of sessions started since `sinceMs`. */
+  playsSince(sinceMs: number, top: number): { perDay: { day: string; plays: number }[]; top: { contentId: string; title: string | null; plays: number }[] } {
+    return {
+      perDay: this.perDayStmt.all(sinceMs),
+      top: this.topStmt.all(sinceMs, top).map((r) => ({ contentId: r.content_id, title: r.title, plays: r.plays })),
+    };
   }
 
   /** Sessions started since `sinceMs`: how many, the average watch duration of the ended ones, how many from SSD. */

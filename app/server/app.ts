@@ -15,12 +15,18 @@ import { cors, securityHeaders } from './headers.ts';
 import { sameOriginGuard } from './same-origin.ts';
 import { adminCacheRoutes } from './routes/admin-cache.ts';
 import { adminHandsRoutes } from './routes/admin-hands.ts';
+import type { ConsoleFeed } from './console-feed.ts';
+import { adminEventRoutes } from './routes/admin-events.ts';
+import { adminHistoryRoutes } from './routes/admin-history.ts';
+import { adminLibraryRoutes } from './routes/admin-library.ts';
+import { adminShareRoutes } from './routes/admin-share.ts';
 import { adminStreamRoutes, prometheusRoutes } from './routes/admin-streams.ts';
 import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { streamBytesRoutes, streamInfoRoutes } from './routes/stream.ts';
+import { webUiRoutes } from './web-ui.ts';
 
 /** What the HTTP layer needs from the rest of the server. */
 export interface HttpDeps {
@@ -30,13 +36,17 @@ export interface HttpDeps {
   readonly streams: Streams;
   readonly log: Logger;
   readonly version: string;
-  /** Folder of the static web UIs (renderer/). */
+  /** Folder of the built web UIs (renderer/dist). */
   readonly webRoot: string;
   readonly corsOrigins: readonly string[];
   /** Applies account changes to live streams (a disabled user's sessions end); called after each change made here. */
   readonly onAccountsChanged: () => void;
   /** The clock of timeouts and progress figures. */
   readonly clock: Clock;
+  /** The console's live feed. */
+  readonly feed: ConsoleFeed;
+  /** The address the server listens on, for the viewer URLs the console shares. */
+  readonly listenHost: string;
 }
 
 /** The hands editing path, below /api. */
@@ -64,7 +74,7 @@ export function createHttpApp(deps: HttpDeps): Express {
 
   // Open to anyone.
   app.use(healthRoutes(library, deps.version, Date.now()));
-  app.use(publicAuthRoutes(auth));
+  app.use(publicAuthRoutes(auth, () => deps.feed.usersChanged()));
   app.use(prometheusRoutes(streams));
 
   // The video bytes bring their own guard: a session capability, a token or the cookie.
@@ -79,9 +89,13 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(adminStreamRoutes(library, auth, streams));
   app.use(adminCacheRoutes(library, cache, deps.clock));
   app.use(adminHandsRoutes(library));
+  app.use(adminEventRoutes(deps.feed));
+  app.use(adminHistoryRoutes(streams, Date.now));
+  app.use(adminLibraryRoutes(library));
+  app.use(adminShareRoutes(deps.listenHost));
   app.use('/api', notFound);
 
-  app.use(express.static(deps.webRoot, { index: 'index.html', dotfiles: 'ignore', fallthrough: true }));
+  app.use(webUiRoutes(deps.webRoot));
   app.use(notFound);
   app.use(errorMiddleware(log));
   return app;

@@ -39,7 +39,10 @@ const MESSAGES: Record<ErrorCode, Record<Lang, Message>> = {
         : `${String(d?.limit ?? 3)} concurrent streams already playing`,
   },
   STREAM_SESSION_NOT_FOUND: { ko: '재생 세션을 찾을 수 없습니다.', en: 'No such stream session.' },
-  STREAM_SESSION_ENDED: { ko: '재생 세션이 종료되었습니다.', en: 'This stream session has ended.' },
+  STREAM_SESSION_ENDED: {
+    ko: (d) => (typeof d?.note === 'string' ? `운영자가 재생을 종료했습니다: ${d.note}` : '재생 세션이 종료되었습니다.'),
+    en: (d) => (typeof d?.note === 'string' ? `The operator ended this stream: ${d.note}` : 'This stream session has ended.'),
+  },
   STREAM_FILE_UNAVAILABLE: { ko: '파일을 찾을 수 없습니다. (NAS 연결 확인)', en: 'The video file cannot be read right now (check the NAS).' },
   RANGE_NOT_SATISFIABLE: { ko: '요청한 범위가 파일 크기를 벗어났습니다.', en: 'The requested range lies outside the file.' },
   PRECONDITION_FAILED: { ko: '요청 조건이 현재 파일과 맞지 않습니다.', en: 'The file no longer matches the request’s preconditions.' },

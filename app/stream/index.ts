@@ -6,10 +6,10 @@ import type { Logger } from 'pino';
 import type { Cache } from '../cache/index.ts';
 import type { Library } from '../library/index.ts';
 import type { Clock } from '../model/clock.ts';
-import { FileUnavailable, type DomainError } from '../model/errors.ts';
+import { FileUnavailable, RateLimitExceeded, type DomainError } from '../model/errors.ts';
 import type { AlertState, StreamMetrics, StreamSession, StreamSource, WatchProgress } from '../model/stream.ts';
 import type { ProgressStore } from '../persistence/progress-store.ts';
-import type { SessionStore } from '../persistence/session-store.ts';
+import type { HistoryFilter, HistoryRow, SessionStore } from '../persistence/session-store.ts';
 import { EventBus } from './events.ts';
 import { StreamMetricsCollector, type CacheMetrics } from './metrics.ts';
 import { ProgressService } from './progress.ts';
@@ -27,8 +27,8 @@ export interface Streams {
   heartbeat(userId: string, contentId: string, sessionId: string, hb: Heartbeat): StreamSession;
   /** Ends a session at the viewer's request and saves the position. */
   stopStream(userId: string, contentId: string, sessionId: string, position?: number): StreamSession;
-  /** Ends a session for an operator. */
-  endByAdmin(sessionId: string): StreamSession;
+  /** Ends a session for an operator, saves its position, logs who did it; `note` is what the viewer is told. */
+  endByAdmin(sessionId: string, by: string, note?: string): StreamSession;
   /** Ends every session of a user (disabled). */
   endAllOf(userId: string): number;
   /**
@@ -52,6 +52,10 @@ export interface Streams {
   getProgress(userId: string, contentId: string): WatchProgress | undefined;
   updateProgress(userId: string, contentId: string, position: unknown, duration: unknown): WatchProgress;
   listProgress(userId: string): WatchProgress[];
+  /** Ended sessions for the operator's history: one page, newest first, and the total that match. */
+  history(filter: HistoryFilter, limit: number, offset: number): { rows: HistoryRow[]; total: number };
+  /** Plays per day and the most played videos since `sinceMs`. */
+  playsSince(sinceMs: number, top: number): ReturnType<SessionStore['playsSince']>;
   /** Ends silent sessions now (the timer calls it too). */
   reap(): number;
   /** Stops the reaper timer. */
@@ -109,7 +113,14 @@ export function createStreams(deps: StreamDeps): Streams {
     async startStream(userId, contentId) {
       library.getContent(contentId);
       const { source } = await cache.getStreamPath(contentId, { recheck: true });
-      return manager.start(userId, contentId, source);
+      try {
+        return manager.start(userId, contentId, source);
+      } catch (err) {
+        if (err instanceof RateLimitExceeded) {
+          bus.emit('stream.refused', { user_id: userId, content_id: contentId, scope: err.scope, current: err.current, limit: err.limit, timestamp: new Date(clock()).toISOString() });
+        }
+        throw err;
+      }
     },
     heartbeat(userId, contentId, sessionId, hb) {
       const s = manager.heartbeat(userId, contentId, sessionId, hb);
@@ -121,7 +132,16 @@ export function createStreams(deps: StreamDeps): Streams {
       if (position !== undefined) saveProgress(s);
       return s;
     },
-    endByAdmin: (sessionId) => manager.endByAdmin(sessionId),
+    endByAdmin(sessionId, by, note) {
+      const s = manager.endByAdmin(sessionId, note);
+      try {
+        saveProgress(s);
+      } catch (err) {
+        log.warn({ err, session_id: sessionId }, 'position not saved: the video left the catalogue');
+      }
+      log.info({ action: 'stream_ended_by_admin', session_id: sessionId, user_id: s.userId, content_id: s.contentId, by, note: note ?? null }, 'an operator ended a stream');
+      return s;
+    },
     endAllOf: (userId) => manager.endAllOf(userId, 'user_disabled'),
     endSessionsOfInactiveUsers: (isActive) => manager.endUnless(isActive, 'user_disabled'),
     ownerOf: (sessionId) => manager.ownerOf(sessionId),
@@ -150,6 +170,8 @@ export function createStreams(deps: StreamDeps): Streams {
       return progress.update(userId, contentId, position, duration);
     },
     listProgress: (userId) => progress.list(userId),
+    history: (filter, limit, offset) => deps.sessions.history(filter, limit, offset),
+    playsSince: (sinceMs, top) => deps.sessions.playsSince(sinceMs, top),
     reap: () => manager.reap(),
     close: () => clearInterval(timer),
   };

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../model/clock.ts';
 import { AuthInvalidToken, RateLimitExceeded, SessionEnded, SessionNotFound } from '../model/errors.ts';
-import type { EndReason, PlayerState, Qoe, StreamSession, StreamSource } from '../model/stream.ts';
+import type { EndReason, PlayerState, Qoe, StreamSession, StreamSource, ViewMode } from '../model/stream.ts';
 import type { SessionStore } from '../persistence/session-store.ts';
 import type { EventBus } from './events.ts';
 import type { SlotTable } from './slots.ts';
@@ -35,6 +35,9 @@ interface Live {
   readonly startedAt: number;
   lastActivity: number;
   state: PlayerState;
+  /** When the player entered its current state. */
+  stateSince: number;
+  mode: ViewMode | null;
   position: number;
   bytes: number;
   qoe: Qoe;
@@ -49,6 +52,8 @@ interface Live {
 export interface ActiveSession extends StreamSession {
   readonly stale: boolean;
   readonly bytesPerSecond: number;
+  readonly stateSince: number;
+  readonly mode: ViewMode | null;
 }
 
 /** What a heartbeat may carry. */
@@ -56,6 +61,7 @@ export interface Heartbeat {
   readonly position?: number;
   readonly state?: PlayerState;
   readonly qoe?: Qoe;
+  readonly mode?: ViewMode;
 }
 
 /** A handle on the session a range request belongs to. */
@@ -69,12 +75,17 @@ export interface RangeTicket {
   done(): void;
 }
 
+/** How many operators' end notes are remembered (a viewer asks within seconds of the end). */
+const END_NOTES_KEPT = 1000;
+
 /** Generates a session id: 128 random bits, url-safe. */
 export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 /** Keeps the active sessions and enforces the limits. */
 export class SessionManager {
   private readonly live = new Map<string, Live>();
+  /** What operators said when they ended a session, newest last; bounded, memory only. */
+  private readonly endNotes = new Map<string, string>();
   /** Bytes per second of the whole server. */
   readonly serverRate = new RateMeter();
 
@@ -115,6 +126,8 @@ export class SessionManager {
       startedAt: now,
       lastActivity: now,
       state: 'unknown',
+      stateSince: now,
+      mode: null,
       position: 0,
       bytes: 0,
       qoe: {},
@@ -139,7 +152,11 @@ export class SessionManager {
     const s = this.owned(userId, contentId, sessionId);
     s.lastActivity = this.clock();
     if (hb.position !== undefined) s.position = hb.position;
-    if (hb.state !== undefined) s.state = hb.state;
+    if (hb.state !== undefined && hb.state !== s.state) {
+      s.state = hb.state;
+      s.stateSince = s.lastActivity;
+    }
+    if (hb.mode !== undefined) s.mode = hb.mode;
     if (hb.qoe !== undefined) s.qoe = { ...s.qoe, ...hb.qoe };
     const snap = this.snapshot(s);
     this.store.save(snap);
@@ -160,10 +177,14 @@ export class SessionManager {
     return this.finish(s, 'client');
   }
 
-  /** Ends a session for an operator; its next range request is refused. */
-  endByAdmin(sessionId: string): StreamSession {
+  /** Ends a session for an operator; its next range request is refused, with the operator's note if one was given. */
+  endByAdmin(sessionId: string, note?: string): StreamSession {
     const s = this.live.get(sessionId);
     if (!s) throw new SessionNotFound(sessionId);
+    if (note) {
+      this.endNotes.set(sessionId, note);
+      if (this.endNotes.size > END_NOTES_KEPT) this.endNotes.delete(this.endNotes.keys().next().value!);
+    }
     return this.finish(s, 'admin');
   }
 
@@ -190,7 +211,7 @@ export class SessionManager {
   /** A range request made with a session id: the session must be active and for this content. */
   rangeBySession(sessionId: string, contentId: string): RangeTicket {
     const s = this.live.get(sessionId);
-    if (!s) throw new SessionEnded(sessionId, this.store.get(sessionId)?.endReason ?? null);
+    if (!s) throw new SessionEnded(sessionId, this.store.get(sessionId)?.endReason ?? null, this.endNotes.get(sessionId));
     if (s.contentId !== contentId) throw new AuthInvalidToken('session is for another video');
     return this.ticket(s);
   }
@@ -230,7 +251,7 @@ export class SessionManager {
   active(now = this.clock()): ActiveSession[] {
     return [...this.live.values()]
       .sort((a, b) => b.startedAt - a.startedAt)
-      .map((s) => ({ ...this.snapshot(s), stale: this.isStale(s, now), bytesPerSecond: s.rate.bytesPerSecond(now) }));
+      .map((s) => ({ ...this.snapshot(s), stale: this.isStale(s, now), bytesPerSecond: s.rate.bytesPerSecond(now), stateSince: s.stateSince, mode: s.mode }));
   }
 
   /** How many sessions are active. */
@@ -284,7 +305,7 @@ export class SessionManager {
     const s = this.live.get(sessionId);
     if (s && s.userId === userId && s.contentId === contentId) return s;
     const old = this.store.get(sessionId);
-    if (old && old.userId === userId && old.contentId === contentId) throw new SessionEnded(sessionId, old.endReason);
+    if (old && old.userId === userId && old.contentId === contentId) throw new SessionEnded(sessionId, old.endReason, this.endNotes.get(sessionId));
     throw new SessionNotFound(sessionId);
   }
 

@@ -2,7 +2,9 @@
  * Test fixtures on real disk: temp folders, files whose bytes are their own offsets (so any slice can be
  * checked without keeping the file in memory), and the bundled sample clips.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../app/config/config.ts';
@@ -49,4 +51,16 @@ export async function eventually(probe: () => boolean | Promise<boolean>, ms = 5
     if (Date.now() > until) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Makes a long H.264/AAC clip with ffmpeg (a minute at 5 Mbit/s, about 35 MB, faststart): far more than
+ * the socket buffers hold, so a slow player pulls it at its own pace and the server's byte rate moves.
+ */
+export async function makeLongClip(file: string, seconds = 60, bitrate = '5M'): Promise<void> {
+  await promisify(execFile)('ffmpeg', [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine', '-t', String(seconds),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '2M', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file,
+  ], { timeout: 60_000 });
 }

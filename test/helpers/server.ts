@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../../app/compose.ts';
 import { createLogger } from '../../app/log.ts';
 import type { Clock } from '../../app/model/clock.ts';
 import type { Opener } from '../../app/library/index.ts';
+import type { FeedOptions } from '../../app/server/console-feed.ts';
 import type { Logger } from 'pino';
 import { tempDir } from './fixtures.ts';
 
@@ -61,6 +62,8 @@ export interface TestServerOptions {
   readonly openNas?: Opener;
   /** Reuse the folders of an earlier server (a restart); they are then left in place on close. */
   readonly dirs?: { readonly libraryDir: string; readonly dataDir: string };
+  /** Limits and tick periods of the console's live feed. */
+  readonly feed?: FeedOptions;
 }
 
 /** A clock a test moves by hand. */
@@ -83,6 +86,10 @@ export function rawRequest(url: string, opts: RequestOptions = {}): Promise<RawR
     const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const headers: Record<string, string> = { ...opts.headers };
     if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    // node:http sends a DELETE body with neither Content-Length nor chunking unless told its length.
+    if (payload !== undefined && !Object.keys(headers).some((h) => ['content-length', 'transfer-encoding'].includes(h.toLowerCase()))) {
+      headers['content-length'] = String(Buffer.byteLength(payload));
+    }
     const req = httpRequest(url, { method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -128,7 +135,7 @@ export async function startTestServer(
     ],
     { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },
   );
-  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock, openNas: opts.openNas });
+  const server = await startServer(config, { log: opts.log ?? createLogger('silent'), clock: opts.clock, openNas: opts.openNas, feed: opts.feed });
   const login = async (username: string, password: string): Promise<string> => {
     const res = await rawRequest(`${server.url}/api/auth/login`, { method: 'POST', body: { username, password } });
     if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${res.body.toString()}`);

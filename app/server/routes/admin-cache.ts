@@ -1,6 +1,6 @@
 /**
- * The operator's view of the SSD tier and the library: `GET /api/admin/cache`, pin and unpin a video,
- * evict its copy, and `POST /api/admin/library/rescan`. Mount behind the API-wide guard.
+ * The operator's view of the SSD tier: `GET /api/admin/cache`, pin and unpin a video, evict its copy.
+ * Mount behind the API-wide guard.
  */
 import { Router } from 'express';
 import type { Cache, CacheState } from '../../cache/index.ts';
@@ -53,7 +53,7 @@ export function cacheView(s: CacheState, library: Library, now: number) {
   };
 }
 
-/** Admin routes of the cache tier and the library. */
+/** Admin routes of the cache tier. */
 export function adminCacheRoutes(library: Library, cache: Cache, clock: Clock): Router {
   const r = Router();
   r.use('/api/admin', requireAdmin);
@@ -81,22 +81,5 @@ export function adminCacheRoutes(library: Library, cache: Cache, clock: Clock): 
       res.json({ content_id: id, evicted: true });
     })
     .all(methodNotAllowed('DELETE'));
-  r.route('/api/admin/library/rescan')
-    .post(async (_req, res) => {
-      const report = await library.scan();
-      cache.refreshHeads();
-      // A root that cannot be read (the NAS away) scans nothing and changes nothing: say so, not "0 files".
-      const reach = library.reachability();
-      res.status(report.rootError ? 503 : 200).json({
-        files: report.files,
-        added: report.added,
-        updated: report.updated,
-        removed: report.removed,
-        unplayable: report.unplayable,
-        ms: Math.round(report.ms),
-        library: { reachable: reach.reachable, since: reach.since, root_error: report.rootError ?? null },
-      });
-    })
-    .all(methodNotAllowed('POST'));
   return r;
 }

@@ -3,12 +3,15 @@
  * `GET /api/admin/metrics`; and `GET /metrics` for Prometheus.
  */
 import { Router } from 'express';
+import { END_NOTE_MAX } from '../../contract/constants.ts';
+import type { ActiveStreamListResponse } from '../../contract/wire.ts';
 import type { Auth } from '../../auth/index.ts';
 import type { Library } from '../../library/index.ts';
 import type { Streams } from '../../stream/index.ts';
-import { requireAdmin } from '../auth-guard.ts';
+import { ValidationFailed } from '../../model/errors.ts';
+import { principalOf, requireAdmin } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
-import { titleOf } from '../views.ts';
+import { activeStreamViews } from '../views.ts';
 import { sessionIdParam } from './params.ts';
 import { sessionView } from './sessions.ts';
 
@@ -18,25 +21,14 @@ export function adminStreamRoutes(library: Library, auth: Auth, streams: Streams
   r.use('/api/admin', requireAdmin);
   r.route('/api/admin/streams')
     .get((_req, res) => {
-      const items = streams.activeSessions().map((s) => {
-        const user = auth.getUser(s.userId);
-        return {
-          ...sessionView(s),
-          user: { id: s.userId, username: user?.username ?? null },
-          content: { id: s.contentId, title: titleOf(library, s.contentId) },
-          implicit: s.implicit,
-          stale: s.stale,
-          last_activity: new Date(s.lastActivity).toISOString(),
-          rate_bps: Math.round(s.bytesPerSecond * 8),
-          qoe: s.qoe,
-        };
-      });
-      res.json({ items, total: items.length });
+      const items = activeStreamViews(streams.activeSessions(), auth, library);
+      res.json({ items, total: items.length } satisfies ActiveStreamListResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   r.route('/api/admin/streams/:sid')
     .delete((req, res) => {
-      res.json(sessionView(streams.endByAdmin(sessionIdParam(req.params.sid))));
+      const sid = sessionIdParam(req.params.sid);
+      res.json(sessionView(streams.endByAdmin(sid, principalOf(res).user.id, endNote(req.body))));
     })
     .all(methodNotAllowed('DELETE'));
   r.route('/api/admin/metrics')
@@ -58,4 +50,14 @@ export function prometheusRoutes(streams: Streams): Router {
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   return r;
+}
+
+/** The operator's reason from an optional `{reason}` body: trimmed, at most END_NOTE_MAX characters. */
+function endNote(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationFailed('body', 'must be a JSON object');
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined || reason === null) return undefined;
+  if (typeof reason !== 'string' || reason.length > END_NOTE_MAX) throw new ValidationFailed('reason', `must be text of at most ${END_NOTE_MAX} characters`);
+  return reason.trim() || undefined;
 }

@@ -4,13 +4,14 @@
  */
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Auth } from '../../auth/index.ts';
-import { ValidationFailed } from '../../model/errors.ts';
+import type { UserWire } from '../../contract/wire.ts';
+import { Forbidden, ValidationFailed } from '../../model/errors.ts';
 import { ROLES, type Role, type User } from '../../model/user.ts';
 import { parseCookies, principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 
 /** A user as the API shows it. */
-export function userView(u: User) {
+export function userView(u: User): UserWire {
   return { id: u.id, username: u.username, role: u.role, status: u.status, created_at: u.createdAt, updated_at: u.updatedAt, last_login_at: u.lastLoginAt };
 }
 
@@ -20,18 +21,24 @@ function body(req: { body?: unknown }): Record<string, unknown> {
   return b as Record<string, unknown>;
 }
 
+/** Whether a peer address is this machine. */
+function isLoopback(address: string | undefined): boolean {
+  return address === '::1' || /^(::ffff:)?127\./.test(address ?? '');
+}
+
 function setTokenCookie(res: Response, token: string, maxAgeSeconds: number): void {
   // Not Secure: the server speaks plain HTTP on a LAN. SameSite=Lax keeps it off cross-site subrequests.
   res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}`);
 }
 
 /** Routes anyone may call: register, login, logout. */
-export function publicAuthRoutes(auth: Auth): Router {
+export function publicAuthRoutes(auth: Auth, onRegistered: () => void = () => undefined): Router {
   const r = Router();
   r.route('/api/auth/register')
     .post(async (req, res) => {
       const b = body(req);
       const user = await auth.register(b.username as string, b.password as string);
+      onRegistered();
       res.status(201).json({ user: userView(user) });
     })
     .all(methodNotAllowed('POST'));
@@ -48,6 +55,18 @@ export function publicAuthRoutes(auth: Auth): Router {
       });
     })
     .all(methodNotAllowed('POST'));
+  // The desktop window's sign-in: the shell hands it a one-time code on loopback; the code becomes the
+  // login cookie and the window lands on the console. Only a loopback peer may spend one.
+  r.route('/api/auth/local')
+    .get(async (req, res) => {
+      if (!isLoopback(req.socket.remoteAddress)) throw new Forbidden('loopback');
+      const code = typeof req.query.code === 'string' ? req.query.code : '';
+      const result = await auth.redeemOneTimeLogin(code);
+      setTokenCookie(res, result.token, Math.max(0, result.expiresAt - Math.floor(Date.now() / 1000)));
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(302, '/console/');
+    })
+    .all(methodNotAllowed('GET'));
   r.route('/api/auth/logout')
     .post(async (req, res) => {
       // Both credentials the request carries are revoked: the cookie is being cleared anyway, and a
@@ -63,7 +82,7 @@ export function publicAuthRoutes(auth: Auth): Router {
 }
 
 /** Routes for a logged-in user, and the admin's user management. Mount behind `authenticate`. */
-export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = () => undefined): Router {
+export function userRoutes(auth: Auth, onChanged: (userId: string) => void = () => undefined): Router {
   const r = Router();
   r.route('/api/auth/me')
     .get((_req, res) => {
@@ -80,12 +99,13 @@ export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = ()
       const b = body(req);
       const role = parseRole(b.role ?? 'viewer');
       const user = await auth.createUser({ username: b.username as string, password: b.password as string, role, status: 'active' });
+      onChanged(user.id);
       res.status(201).json({ user: userView(user) });
     })
     .all(methodNotAllowed('GET', 'HEAD', 'POST'));
   const action = (status: 'active' | 'disabled'): RequestHandler => (req, res) => {
     const user = auth.updateUser(auth.findUser(String(req.params.id)).id, { status });
-    if (status === 'disabled') onDisabled(user.id);
+    onChanged(user.id);
     res.json({ user: userView(user) });
   };
   r.route('/api/admin/users/:id/approve').post(action('active')).all(methodNotAllowed('POST'));
@@ -95,6 +115,7 @@ export function userRoutes(auth: Auth, onDisabled: (userId: string) => void = ()
     .put((req, res) => {
       const role = parseRole(body(req).role);
       const user = auth.updateUser(auth.findUser(String(req.params.id)).id, { role });
+      onChanged(user.id);
       res.json({ user: userView(user) });
     })
     .all(methodNotAllowed('PUT'));

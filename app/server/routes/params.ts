@@ -1,11 +1,10 @@
 /**
  * Validation of path parameters shared by the routes.
  */
+import { CONTENT_ID_PATTERN as CONTENT_ID, SESSION_ID_PATTERN as SESSION_ID } from '../../contract/constants.ts';
 import { ContentNotFound, ValidationFailed } from '../../model/errors.ts';
 
-const CONTENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/** The shape of a session id (newSessionId makes 22 characters; a little slack for other issuers). */
-export const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+export { SESSION_ID_PATTERN as SESSION_ID } from '../../contract/constants.ts';
 
 /** A content id from the path; an id that could never exist is simply not found. */
 export function contentIdParam(raw: unknown): string {

@@ -3,17 +3,17 @@
  * `PUT|GET /api/progress/{id}`, `GET /api/progress`.
  */
 import express, { Router, type Request } from 'express';
+import { HEARTBEAT_SECONDS } from '../../contract/constants.ts';
 import type { Library } from '../../library/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
-import type { PlayerState, Qoe, StreamSession, WatchProgress } from '../../model/stream.ts';
+import type { SessionWire } from '../../contract/wire.ts';
+import type { PlayerState, Qoe, StreamSession, ViewMode, WatchProgress } from '../../model/stream.ts';
 import type { Heartbeat, Streams } from '../../stream/index.ts';
 import { principalOf } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { titleOf } from '../views.ts';
 import { contentIdParam, sessionIdParam } from './params.ts';
 
-/** How often the viewer page should heartbeat. */
-export const HEARTBEAT_SECONDS = 15;
 
 function body(req: Request): Record<string, unknown> {
   const b: unknown = req.body ?? {};
@@ -38,15 +38,21 @@ function parseQoe(value: unknown): Qoe | undefined {
   if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationFailed('qoe', 'must be an object');
   const q = value as Record<string, unknown>;
   const out: Record<string, number> = {};
-  for (const key of ['ttff_ms', 'stall_count', 'stall_ms', 'seek_ms'] as const) {
+  for (const key of ['ttff_ms', 'stall_count', 'stall_ms', 'seek_ms', 'buffer_ahead_s'] as const) {
     const v = optionalSeconds(q[key], `qoe.${key}`, 1e9);
     if (v !== undefined) out[key] = key === 'stall_count' ? Math.round(v) : Math.round(v * 10) / 10;
   }
   return out;
 }
 
+function parseMode(value: unknown): ViewMode | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value !== 'all' && value !== 'skip' && value !== 'best') throw new ValidationFailed('mode', 'must be "all", "skip" or "best"');
+  return value;
+}
+
 /** A session as the viewer's API shows it. */
-export function sessionView(s: StreamSession) {
+export function sessionView(s: StreamSession): SessionWire {
   return {
     session_id: s.sessionId,
     content_id: s.contentId,
@@ -91,7 +97,7 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
     .post((req, res) => {
       const id = contentIdParam(req.params.id);
       const b = body(req);
-      const hb: Heartbeat = { position: optionalSeconds(b.position, 'position'), state: parseState(b.state), qoe: parseQoe(b.qoe) };
+      const hb: Heartbeat = { position: optionalSeconds(b.position, 'position'), state: parseState(b.state), qoe: parseQoe(b.qoe), mode: parseMode(b.mode) };
       res.json(sessionView(streams.heartbeat(principalOf(res).user.id, id, sessionIdParam(b.session_id), hb)));
     })
     .all(methodNotAllowed('POST'));

@@ -1,32 +1,43 @@
 // The viewer: log in or register, the library with resume positions, and the watch page with
 // heartbeats, hand skipping, and an /end beacon when the page goes away.
-import { api, ApiError } from './api.js';
-import { jumpTarget, nextHand, previousHand } from './hands.js';
+import { HEARTBEAT_SECONDS, type ContentWire, type ProgressWire, type StartResponse, type StreamInfoWire, type ViewMode } from '../../app/contract/index.ts';
+import { api, ApiError } from '../api/client.ts';
+import { jumpTarget, nextHand, previousHand } from './hands.ts';
+import './viewer.css';
 
-const view = document.getElementById('view');
-const who = document.getElementById('who');
-const logoutButton = document.getElementById('logout');
-const HEARTBEAT_MS = 15000;
-let leaveWatch = () => {};
+const byId = (id: string): HTMLElement => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`the page has no #${id}`);
+  return el;
+};
+const view = byId('view');
+const who = byId('who');
+const logoutButton = byId('logout') as HTMLButtonElement;
+const HEARTBEAT_MS = HEARTBEAT_SECONDS * 1000;
+let leaveWatch = (): void => {};
 
-const h = (tag, attrs = {}, ...children) => {
+type Attrs = Record<string, string | number | boolean | undefined | null | ((e: Event) => void)>;
+type Child = Node | string | number;
+
+const h = (tag: string, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElement => {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    if (typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 };
-const fmt = (s) => {
+const fmt = (s: number | null | undefined): string => {
   if (s === null || s === undefined || !isFinite(s)) return '–';
   s = Math.floor(s);
   const hh = Math.floor(s / 3600), mm = Math.floor((s % 3600) / 60), ss = s % 60;
   return (hh ? hh + ':' + String(mm).padStart(2, '0') : mm) + ':' + String(ss).padStart(2, '0');
 };
-const errorBox = (message) => h('p', { class: 'error-message', role: 'alert' }, message);
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const errorBox = (message: string): HTMLElement => h('p', { class: 'error-message', role: 'alert' }, message);
 
-async function route() {
+async function route(): Promise<void> {
   leaveWatch();
   leaveWatch = () => {};
   let me;
@@ -34,17 +45,17 @@ async function route() {
     me = (await api.me()).user;
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) return showLogin(err.status === 403 ? err.message : '');
-    view.replaceChildren(errorBox(err.message));
+    view.replaceChildren(errorBox(messageOf(err)));
     return;
   }
   who.textContent = me.username;
   logoutButton.hidden = false;
   const m = /^#\/watch\/([A-Za-z0-9_-]+)/.exec(location.hash);
-  if (m) return showWatch(m[1]);
+  if (m) return showWatch(m[1]!);
   return showLibrary();
 }
 
-function showLogin(message) {
+function showLogin(message: string): void {
   who.textContent = '';
   logoutButton.hidden = true;
   const status = h('div', {}, message ? errorBox(message) : '');
@@ -52,20 +63,20 @@ function showLogin(message) {
     h('h2', {}, 'Log in'),
     h('input', { name: 'username', placeholder: 'Username', autocomplete: 'username', required: true }),
     h('input', { name: 'password', type: 'password', placeholder: 'Password', autocomplete: 'current-password', required: true }),
-    h('button', { type: 'submit' }, 'Log in'));
+    h('button', { type: 'submit' }, 'Log in')) as HTMLFormElement;
   const register = h('form', { class: 'card', id: 'register-form' },
     h('h2', {}, 'New account'),
     h('input', { name: 'username', placeholder: 'Username (3-32 letters or digits)', autocomplete: 'username', required: true }),
     h('input', { name: 'password', type: 'password', placeholder: 'Password (8+ characters)', autocomplete: 'new-password', required: true }),
-    h('button', { type: 'submit' }, 'Register'));
+    h('button', { type: 'submit' }, 'Register')) as HTMLFormElement;
   login.addEventListener('submit', async (e) => {
     e.preventDefault();
     const f = new FormData(login);
     try {
       await api.login(String(f.get('username')), String(f.get('password')));
-      route();
+      void route();
     } catch (err) {
-      status.replaceChildren(errorBox(err.message));
+      status.replaceChildren(errorBox(messageOf(err)));
     }
   });
   register.addEventListener('submit', async (e) => {
@@ -75,17 +86,17 @@ function showLogin(message) {
       await api.register(String(f.get('username')), String(f.get('password')));
       status.replaceChildren(h('p', { class: 'notice' }, 'Account created. An admin must approve it before you can log in.'));
     } catch (err) {
-      status.replaceChildren(errorBox(err.message));
+      status.replaceChildren(errorBox(messageOf(err)));
     }
   });
   view.replaceChildren(status, h('div', { class: 'forms' }, login, register));
 }
 
-async function showLibrary() {
+async function showLibrary(): Promise<void> {
   const [{ items }, progress] = await Promise.all([api.contents(), api.allProgress()]);
-  const byId = new Map(progress.items.map((p) => [p.content_id, p]));
-  const tiles = items.map((c) => {
-    const p = byId.get(c.id);
+  const byContent = new Map<string, ProgressWire>(progress.items.map((p) => [p.content_id, p]));
+  const tiles = items.map((c: ContentWire) => {
+    const p = byContent.get(c.id);
     return h('a', { class: 'tile', href: `#/watch/${c.id}`, 'data-content-id': c.id },
       h('span', { class: 'title' }, c.title),
       h('span', { class: 'muted' }, `${fmt(c.duration_seconds)} · ${c.hands_count} hands${c.best_hands_count ? ` · ${c.best_hands_count} best` : ''}`),
@@ -95,18 +106,27 @@ async function showLibrary() {
   view.replaceChildren(h('h2', {}, 'Library'), items.length ? h('div', { class: 'grid' }, tiles) : h('p', { class: 'muted' }, 'The library is empty.'));
 }
 
-async function showWatch(id) {
+/** Seconds the player holds beyond the playhead. */
+function bufferedAhead(video: HTMLVideoElement): number {
+  const t = video.currentTime;
+  for (let i = 0; i < video.buffered.length; i++) {
+    if (t >= video.buffered.start(i) && t <= video.buffered.end(i)) return Math.round((video.buffered.end(i) - t) * 10) / 10;
+  }
+  return 0;
+}
+
+async function showWatch(id: string): Promise<void> {
   view.replaceChildren(h('p', { class: 'muted' }, 'Starting…'));
-  let session;
-  let info;
+  let session: StartResponse;
+  let info: StreamInfoWire;
   try {
     [info, session] = await Promise.all([api.info(id), api.start(id)]);
   } catch (err) {
-    view.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← Library')), errorBox(err.message));
+    view.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← Library')), errorBox(messageOf(err)));
     return;
   }
   const saved = await api.progress(id).catch(() => null);
-  const video = h('video', { controls: true, autoplay: true, preload: 'auto', playsinline: true });
+  const video = h('video', { controls: true, autoplay: true, preload: 'auto', playsinline: true }) as HTMLVideoElement;
   const timeline = h('div', { class: 'timeline', title: 'Hands (red: best hands)' });
   const playhead = h('div', { class: 'playhead' });
   const duration = info.duration_seconds || 0;
@@ -124,8 +144,9 @@ async function showWatch(id) {
     video.currentTime = ((e.clientX - r.left) / r.width) * duration;
   });
 
-  let mode = 'all';
-  const modeButtons = [['all', 'Everything'], ['skip', 'Skip dead time'], ['best', 'Best hands only']].map(([m, label]) =>
+  let mode: ViewMode = 'all';
+  const modes: [ViewMode, string][] = [['all', 'Everything'], ['skip', 'Skip dead time'], ['best', 'Best hands only']];
+  const modeButtons: HTMLElement[] = modes.map(([m, label]) =>
     h('button', { 'data-mode': m, 'aria-pressed': m === mode ? 'true' : 'false', onclick: () => {
       mode = m;
       for (const b of modeButtons) b.setAttribute('aria-pressed', b.dataset.mode === mode ? 'true' : 'false');
@@ -139,7 +160,7 @@ async function showWatch(id) {
   view.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← Library')), h('h2', {}, info.title), status, video, timeline, controls);
 
   // What the viewer experienced, reported with each heartbeat.
-  const qoe = { stall_count: 0, stall_ms: 0 };
+  const qoe: { ttff_ms?: number; stall_count: number; stall_ms: number; seek_ms?: number } = { stall_count: 0, stall_ms: 0 };
   const t0 = performance.now();
   let stallStart = 0;
   let seekStart = 0;
@@ -158,12 +179,22 @@ async function showWatch(id) {
   video.addEventListener('loadedmetadata', () => {
     if (saved && saved.position > 1 && saved.position < video.duration - 5) video.currentTime = saved.position;
   }, { once: true });
-  video.addEventListener('error', () => status.replaceChildren(errorBox('The video could not be played.')));
+  // A failed load may mean the session was ended (by an operator, say): ask at once, so the page says why.
+  video.addEventListener('error', () => {
+    status.replaceChildren(errorBox('The video could not be played.'));
+    if (!ended) void beat();
+  });
 
   let ended = false;
-  const beat = async () => {
+  const beat = async (): Promise<void> => {
     try {
-      await api.heartbeat(id, { session_id: session.session_id, position: video.currentTime || 0, state: video.paused ? 'paused' : 'playing', qoe: { ...qoe, stall_ms: Math.round(qoe.stall_ms) } });
+      await api.heartbeat(id, {
+        session_id: session.session_id,
+        position: video.currentTime || 0,
+        state: video.paused ? 'paused' : 'playing',
+        qoe: { ...qoe, stall_ms: Math.round(qoe.stall_ms), buffer_ahead_s: bufferedAhead(video) },
+        mode,
+      });
     } catch (err) {
       if (err instanceof ApiError && (err.status === 410 || err.status === 404)) {
         ended = true;
@@ -175,8 +206,8 @@ async function showWatch(id) {
       }
     }
   };
-  const timer = setInterval(beat, HEARTBEAT_MS);
-  const leave = () => {
+  const timer = setInterval(() => void beat(), HEARTBEAT_MS);
+  const leave = (): void => {
     if (ended) return;
     ended = true;
     clearInterval(timer);
@@ -199,5 +230,5 @@ logoutButton.addEventListener('click', async () => {
   location.hash = '#/';
   showLogin('');
 });
-window.addEventListener('hashchange', route);
-route();
+window.addEventListener('hashchange', () => void route());
+void route();
