@@ -509,6 +509,7 @@ async function consoleStep(o: Options, tmp: string, libraryDir: string): Promise
       `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; command: \`npm run bench -- console${o.rounds !== DEFAULTS.rounds ? ` --rounds ${o.rounds}` : ''}${o.seeks !== DEFAULTS.seeks ? ` --seeks ${o.seeks}` : ''}\`.`,
       `- Code: ${codeVersion()}. Machine: ${machine().detail}.`,
       `- ${CONSOLE_STREAMS} stream sessions, each read by a paced viewer at ${fmt(VIEWER_BITS_PER_SECOND / 1e6, 1)} Mbit/s; ${o.seeks} seeks per measurement; consoles hold GET /api/admin/events open in a child process and read every frame (streams every 2 s, metrics every 5 s).`,
+      '- The ratio column here is p99 with consoles ÷ p99 without, the median of the per-round ratios below.',
       '',
       markdownTable(rows),
       '',

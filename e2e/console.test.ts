@@ -136,10 +136,10 @@ describe('when an operator runs the console', () => {
       assert.equal((await disabled).status(), 200);
       assert.equal(ts.server.streams.activeSessions().filter((s) => s.userId === joe.id).length, 0, 'no stream left the moment the answer came');
 
-      // The Slots page shows the freed slots and the start the limit refused.
-      await page.goto(`${ts.url}/console/#/slots`);
-      await page.waitForSelector('#feed-state.live');
-      assert.equal(await page.locator('.meter[data-label="Server"] .meter-count').innerText(), '0 / 100');
+      // The Slots page (the same page, no reload) shows the freed slots at once and the start the limit refused.
+      await page.click('nav a[data-page="slots"]');
+      await page.locator('.meter[data-label="Server"] .meter-count', { hasText: '0 / 100' }).waitFor({ timeout: 1_000 });
+      assert.equal(await page.locator('.meter[data-label="viewer-joe"]').count(), 0);
       assert.match(await page.locator('table.refused').innerText(), /viewer-joe.*user limit 3 \/ 3/s);
     } finally {
       await context.close();

@@ -16,10 +16,12 @@ export interface ErrorEnvelope {
 
 /** `GET /api/health`. */
 export interface HealthWire {
-  readonly status: 'ok';
+  /** `degraded` while the library root (the NAS) cannot be read; the server still answers. */
+  readonly status: 'ok' | 'degraded';
   readonly version: string;
   readonly uptime_seconds: number;
   readonly catalogue: CatalogueCounts;
+  readonly library: { readonly reachable: boolean; readonly since: string; readonly root_error: string | null };
 }
 
 /** An account as the API shows it. */

@@ -37,6 +37,29 @@ export type Action = { readonly type: 'connection'; readonly open: boolean } | {
 
 const HISTORY_MAX = METRICS_HISTORY_SECONDS / METRICS_TICK_SECONDS;
 
+/** The slots with one session given back, so the meters follow an end at once rather than at the next tick. */
+function releaseSlot(slots: SlotsWire | null, sessionId: string): SlotsWire | null {
+  if (!slots || !slots.users.some((u) => u.sessions.some((x) => x.session_id === sessionId))) return slots;
+  const users = slots.users
+    .map((u) => {
+      const sessions = u.sessions.filter((x) => x.session_id !== sessionId);
+      return { ...u, sessions, used: sessions.length };
+    })
+    .filter((u) => u.used > 0);
+  return { ...slots, users, server: { ...slots.server, used: slots.server.used - 1 } };
+}
+
+/** The slots with a new stream's slot taken. */
+function takeSlot(slots: SlotsWire | null, s: ActiveStreamWire): SlotsWire | null {
+  if (!slots) return slots;
+  const entry = { session_id: s.session_id, title: s.content.title, state: s.state, paused_seconds: null };
+  const mine = slots.users.find((u) => u.user_id === s.user.id);
+  const users = mine
+    ? slots.users.map((u) => (u === mine ? { ...u, used: u.used + 1, sessions: [...u.sessions, entry] } : u))
+    : [...slots.users, { user_id: s.user.id, username: s.user.username, used: 1, sessions: [entry] }];
+  return { ...slots, users, server: { ...slots.server, used: slots.server.used + 1 } };
+}
+
 /** Applies one event. */
 export function reduce(s: LiveState, a: Action): LiveState {
   switch (a.type) {
@@ -47,10 +70,10 @@ export function reduce(s: LiveState, a: Action): LiveState {
     case 'stream.started': {
       const stream = a.data.stream;
       if (!stream || s.streams.some((x) => x.session_id === stream.session_id)) return s;
-      return { ...s, streams: [stream, ...s.streams] };
+      return { ...s, streams: [stream, ...s.streams], slots: takeSlot(s.slots, stream) };
     }
     case 'stream.ended':
-      return { ...s, streams: s.streams.filter((x) => x.session_id !== a.data.session_id) };
+      return { ...s, streams: s.streams.filter((x) => x.session_id !== a.data.session_id), slots: releaseSlot(s.slots, a.data.session_id) };
     case 'stream.error':
       return { ...s, errors: [a.data, ...s.errors].slice(0, 20) };
     case 'stream.refused':

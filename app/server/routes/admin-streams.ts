@@ -4,7 +4,7 @@
  */
 import { Router } from 'express';
 import { END_NOTE_MAX } from '../../contract/constants.ts';
-import type { ActiveStreamListResponse } from '../../contract/wire.ts';
+import type { ActiveStreamListResponse, MetricsWire } from '../../contract/wire.ts';
 import type { Auth } from '../../auth/index.ts';
 import type { Library } from '../../library/index.ts';
 import type { Streams } from '../../stream/index.ts';
@@ -33,7 +33,7 @@ export function adminStreamRoutes(library: Library, auth: Auth, streams: Streams
     .all(methodNotAllowed('DELETE'));
   r.route('/api/admin/metrics')
     .get((_req, res) => {
-      res.json(streams.getStreamMetrics());
+      res.json(streams.getStreamMetrics() satisfies MetricsWire);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   return r;

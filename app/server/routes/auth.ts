@@ -4,7 +4,7 @@
  */
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Auth } from '../../auth/index.ts';
-import type { UserWire } from '../../contract/wire.ts';
+import type { LoginResponse, UserListResponse, UserResponse, UserWire } from '../../contract/wire.ts';
 import { Forbidden, ValidationFailed } from '../../model/errors.ts';
 import { ROLES, type Role, type User } from '../../model/user.ts';
 import { parseCookies, principalOf, requireAdmin, TOKEN_COOKIE } from '../auth-guard.ts';
@@ -52,7 +52,7 @@ export function publicAuthRoutes(auth: Auth, onRegistered: () => void = () => un
         token_type: 'Bearer',
         expires_at: new Date(result.expiresAt * 1000).toISOString(),
         user: userView(result.user),
-      });
+      } satisfies LoginResponse);
     })
     .all(methodNotAllowed('POST'));
   // The desktop window's sign-in: the shell hands it a one-time code on loopback; the code becomes the
@@ -86,14 +86,14 @@ export function userRoutes(auth: Auth, onChanged: (userId: string) => void = () 
   const r = Router();
   r.route('/api/auth/me')
     .get((_req, res) => {
-      res.json({ user: userView(principalOf(res).user) });
+      res.json({ user: userView(principalOf(res).user) } satisfies UserResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
 
   r.use('/api/admin', requireAdmin);
   r.route('/api/admin/users')
     .get((_req, res) => {
-      res.json({ items: auth.listUsers().map(userView) });
+      res.json({ items: auth.listUsers().map(userView) } satisfies UserListResponse);
     })
     .post(async (req, res) => {
       const b = body(req);

@@ -2,6 +2,7 @@
  * The catalogue: `GET /api/contents` and `GET /api/contents/{id}`.
  */
 import { Router } from 'express';
+import type { ContentListResponse } from '../../contract/wire.ts';
 import type { Library } from '../../library/index.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { contentView } from '../views.ts';
@@ -13,7 +14,7 @@ export function contentRoutes(library: Library): Router {
   r.route('/api/contents')
     .get((_req, res) => {
       const items = library.list().map(contentView);
-      res.json({ items, total: items.length });
+      res.json({ items, total: items.length } satisfies ContentListResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   r.route('/api/contents/:id')

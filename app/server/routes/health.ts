@@ -3,6 +3,7 @@
  * library root (the NAS) can be read. An unreadable root is `degraded`, still 200: the server is alive.
  */
 import { Router } from 'express';
+import type { HealthWire } from '../../contract/wire.ts';
 import type { Library } from '../../library/index.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 
@@ -18,7 +19,7 @@ export function healthRoutes(library: Library, version: string, startedAt: numbe
         uptime_seconds: Math.round((Date.now() - startedAt) / 1000),
         catalogue: library.counts(),
         library: { reachable: nas.reachable, since: nas.since, root_error: nas.rootError },
-      });
+      } satisfies HealthWire);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
   return r;

@@ -6,7 +6,7 @@ import express, { Router, type Request } from 'express';
 import { HEARTBEAT_SECONDS } from '../../contract/constants.ts';
 import type { Library } from '../../library/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
-import type { SessionWire } from '../../contract/wire.ts';
+import type { ProgressListResponse, ProgressSavedResponse, ProgressWire, SessionWire, StartResponse } from '../../contract/wire.ts';
 import type { PlayerState, Qoe, StreamSession, ViewMode, WatchProgress } from '../../model/stream.ts';
 import type { Heartbeat, Streams } from '../../stream/index.ts';
 import { principalOf } from '../auth-guard.ts';
@@ -68,7 +68,7 @@ export function sessionView(s: StreamSession): SessionWire {
   };
 }
 
-function progressView(contentId: string, p: WatchProgress | undefined) {
+function progressView(contentId: string, p: WatchProgress | undefined): ProgressWire {
   return {
     content_id: contentId,
     position: p?.position ?? 0,
@@ -89,7 +89,7 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
         ...sessionView(s),
         stream_url: `/api/stream/${encodeURIComponent(id)}?session=${s.sessionId}`,
         heartbeat_interval_seconds: HEARTBEAT_SECONDS,
-      });
+      } satisfies StartResponse);
     })
     .all(methodNotAllowed('POST'));
 
@@ -115,7 +115,7 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
     .get((_req, res) => {
       // A video that left the library keeps its progress (title null) for when it comes back.
       const items = streams.listProgress(principalOf(res).user.id).map((p) => ({ ...progressView(p.contentId, p), title: titleOf(library, p.contentId) }));
-      res.json({ items });
+      res.json({ items } satisfies ProgressListResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD'));
 
@@ -129,7 +129,7 @@ export function sessionRoutes(library: Library, streams: Streams): Router {
       const id = contentIdParam(req.params.id);
       const b = body(req);
       const p = streams.updateProgress(principalOf(res).user.id, id, b.position, b.duration);
-      res.json({ success: true, progress_percent: p.progressPercent });
+      res.json({ success: true, progress_percent: p.progressPercent } satisfies ProgressSavedResponse);
     })
     .all(methodNotAllowed('GET', 'HEAD', 'PUT'));
   return r;
