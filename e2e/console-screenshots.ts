@@ -26,7 +26,8 @@ const ts = await startTestServer(
     const hands = Array.from({ length: 12 }, (_, i) => ({ index: i + 1, start: 2 + i * 7, end: 7 + i * 7, is_best: i % 4 === 1 }));
     await writeFile(path.join(lib, 'wsop-2024-main-event-day-1.json'), JSON.stringify({ title: 'WSOP 2024 Main Event, Day 1', hands }));
   },
-  ['--max-streams-per-user', '2'],
+  // The SSD tier at work: heads of every video, a copy after three starts, copies slow enough to watch one run.
+  ['--max-streams-per-user', '2', '--head-bytes', '1MiB', '--promote-after', '3', '--promote-rate', '1MB', '--cache-budget', '2GB'],
   { feed: { metricsTickMs: 1_000 } },
 );
 const browser = await launchChromium();
@@ -60,6 +61,8 @@ try {
   await logInBrowser(context, ts);
   const page = await context.newPage();
   for (const p of PAGES) {
+    // A pin made just before its screenshot shows a copy under way on the Cache page.
+    if (p === 'cache') await ts.request(`/api/admin/cache/${long}/pin`, { method: 'POST' });
     await page.goto(`${ts.url}/console/#/${p}`);
     await page.waitForSelector('#feed-state.live');
     await new Promise((r) => setTimeout(r, 1_500));

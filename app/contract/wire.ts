@@ -274,6 +274,61 @@ export interface RescanWire {
   readonly library: { readonly reachable: boolean; readonly since: string; readonly root_error: string | null };
 }
 
+/** Why a video was copied to the SSD. */
+export type PromoteReasonWire = 'popular' | 'pinned' | 'prewarm' | 'head';
+
+/** One file of the SSD tier: a whole copy of a video, or its head (first bytes and moov). */
+export interface CacheEntryWire {
+  readonly content_id: string;
+  readonly title: string | null;
+  readonly kind: 'copy' | 'head';
+  /** Bytes on the SSD. */
+  readonly size: number;
+  /** The source version it was made from; a change of either invalidates it. */
+  readonly source: { readonly size: number; readonly mtime: string };
+  readonly last_streamed_at: string | null;
+  readonly hits: number;
+  readonly pinned: boolean;
+  /** A response is reading it now: it cannot be evicted. */
+  readonly streaming: boolean;
+}
+
+/** A copy to the SSD waiting or under way. */
+export interface CachePromotionStateWire {
+  readonly content_id: string;
+  readonly title: string | null;
+  readonly kind: 'copy' | 'head';
+  readonly reason: PromoteReasonWire;
+  readonly state: 'queued' | 'running';
+  readonly bytes_copied: number;
+  readonly bytes_total: number;
+  /** 0-100. */
+  readonly percent: number;
+  readonly rate_bytes_per_second: number | null;
+  readonly eta_seconds: number | null;
+  readonly started_at: string | null;
+}
+
+/** `GET /api/admin/cache`: the SSD tier. */
+export interface CacheWire {
+  readonly budget_bytes: number;
+  readonly reserve_bytes: number;
+  readonly used_bytes: number;
+  readonly free_bytes: number;
+  /** Free space on the cache folder's disk; null when the platform cannot say. */
+  readonly disk_free_bytes: number | null;
+  readonly entries: readonly CacheEntryWire[];
+  readonly promotions: readonly CachePromotionStateWire[];
+  readonly pinned: readonly string[];
+}
+
+/** `POST|DELETE /api/admin/cache/{id}/pin`, `DELETE /api/admin/cache/{id}`. */
+export interface CacheActionWire {
+  readonly content_id: string;
+  readonly pinned?: boolean;
+  readonly evicted?: boolean;
+}
+
 /** `GET /api/admin/share`: where LAN viewers reach the server. */
 export interface ShareWire {
   readonly urls: readonly string[];

@@ -101,6 +101,10 @@ export function createConsoleFeed(deps: FeedDeps): ConsoleFeed {
     publish('stream.started', { ...e, stream: s ? activeStreamViews([s], auth, library)[0]! : null });
   });
   streams.bus.on('stream.ended', (e) => publish('stream.ended', e));
+  // Whole copies only: heads of the whole library are copied at start-up and would drown the feed.
+  streams.bus.on('cache.promoted', (e) => {
+    if (e.kind === 'copy') publish('cache.promotion', { content_id: e.content_id, state: 'done', progress: 1, timestamp: e.timestamp });
+  });
   streams.bus.on('stream.error', (e) => {
     errorsSinceSample++;
     publish('stream.error', e);

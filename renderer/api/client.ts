@@ -5,6 +5,8 @@
  */
 import type {
   ActiveStreamListResponse,
+  CacheActionWire,
+  CacheWire,
   ConsoleEventName,
   ConsoleEvents,
   ContentListResponse,
@@ -104,15 +106,10 @@ export const api = {
   historyStats: () => call<HistoryStatsWire>('GET', '/api/admin/history/stats'),
   rescan: () => call<RescanWire>('POST', '/api/admin/library/rescan'),
   share: () => call<ShareWire>('GET', '/api/admin/share'),
-  /** The cache tier's state; null while the server has no such route (404). */
-  async cache(): Promise<unknown> {
-    try {
-      return await call<unknown>('GET', '/api/admin/cache');
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }
-  },
+  cache: () => call<CacheWire>('GET', '/api/admin/cache'),
+  pin: (id: string) => call<CacheActionWire>('POST', `/api/admin/cache/${enc(id)}/pin`),
+  unpin: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}/pin`),
+  evict: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}`),
 };
 
 /** Handlers for the events of the live feed; each gets the parsed data and the event id. */

@@ -4,6 +4,7 @@
  */
 import { Router } from 'express';
 import type { Cache, CacheState } from '../../cache/index.ts';
+import type { CacheActionWire, CacheWire } from '../../contract/wire.ts';
 import type { Library } from '../../library/index.ts';
 import type { Clock } from '../../model/clock.ts';
 import { requireAdmin } from '../auth-guard.ts';
@@ -14,7 +15,7 @@ import { contentIdParam } from './params.ts';
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The tier's state on the wire: snake_case, ISO times, progress with rate and ETA. */
-export function cacheView(s: CacheState, library: Library, now: number) {
+export function cacheView(s: CacheState, library: Library, now: number): CacheWire {
   return {
     budget_bytes: s.budgetBytes,
     reserve_bytes: s.reserveBytes,
@@ -66,19 +67,19 @@ export function adminCacheRoutes(library: Library, cache: Cache, clock: Clock): 
     .post((req, res) => {
       const id = contentIdParam(req.params.id);
       cache.pin(id);
-      res.status(202).json({ content_id: id, pinned: true });
+      res.status(202).json({ content_id: id, pinned: true } satisfies CacheActionWire);
     })
     .delete((req, res) => {
       const id = contentIdParam(req.params.id);
       cache.unpin(id);
-      res.json({ content_id: id, pinned: false });
+      res.json({ content_id: id, pinned: false } satisfies CacheActionWire);
     })
     .all(methodNotAllowed('POST', 'DELETE'));
   r.route('/api/admin/cache/:id')
     .delete((req, res) => {
       const id = contentIdParam(req.params.id);
       cache.evict(id);
-      res.json({ content_id: id, evicted: true });
+      res.json({ content_id: id, evicted: true } satisfies CacheActionWire);
     })
     .all(methodNotAllowed('DELETE'));
   return r;
