@@ -27,7 +27,7 @@ const ts = await startTestServer(
     await writeFile(path.join(lib, 'wsop-2024-main-event-day-1.json'), JSON.stringify({ title: 'WSOP 2024 Main Event, Day 1', hands }));
   },
   // The SSD tier at work: heads of every video, a copy after three starts, copies slow enough to watch one run.
-  ['--max-streams-per-user', '2', '--head-bytes', '1MiB', '--promote-after', '3', '--promote-rate', '1MB', '--cache-budget', '2GB'],
+  ['--max-streams-per-user', '2', '--head-bytes', '1MiB', '--promote-after', '3', '--promote-rate', '200KB', '--cache-budget', '2GB', '--cache-reserve', '5GB'],
   { feed: { metricsTickMs: 1_000 } },
 );
 const browser = await launchChromium();
@@ -61,8 +61,8 @@ try {
   await logInBrowser(context, ts);
   const page = await context.newPage();
   for (const p of PAGES) {
-    // A pin made just before its screenshot shows a copy under way on the Cache page.
-    if (p === 'cache') await ts.request(`/api/admin/cache/${long}/pin`, { method: 'POST' });
+    // A pin made just before its screenshot waits behind the copy under way on the Cache page.
+    if (p === 'cache') await ts.request(`/api/admin/cache/${ts.idOf('heads-up.mp4')}/pin`, { method: 'POST' });
     await page.goto(`${ts.url}/console/#/${p}`);
     await page.waitForSelector('#feed-state.live');
     await new Promise((r) => setTimeout(r, 1_500));

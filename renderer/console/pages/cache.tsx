@@ -43,7 +43,7 @@ export function Cache({ promotions }: { readonly promotions: readonly CachePromo
       <h2>SSD cache</h2>
       {error && <p class="error-message">{error}</p>}
       <div class="panel" id="cache-budget">
-        <div class="meter-label">{bytes(cache.used_bytes)} of {bytes(cache.budget_bytes)} used · {copies.length} whole videos, {heads.length} heads ({bytes(headBytes)})</div>
+        <div class="meter-label">{bytes(cache.used_bytes)} of {bytes(cache.budget_bytes)} used · {copies.length} whole {copies.length === 1 ? 'video' : 'videos'}, {heads.length} {heads.length === 1 ? 'head' : 'heads'} ({bytes(headBytes)})</div>
         <div class="meter-bar"><span style={{ width: `${usedShare.toFixed(1)}%` }} /></div>
         <p class="muted">{cache.disk_free_bytes === null ? '' : `${bytes(cache.disk_free_bytes)} free on the SSD; `}the tier never takes the last {bytes(cache.reserve_bytes)}.</p>
       </div>
@@ -52,15 +52,15 @@ export function Cache({ promotions }: { readonly promotions: readonly CachePromo
       {cache.promotions.filter((p) => p.kind === 'copy').length === 0 ? (
         <p class="empty">No copy is under way.</p>
       ) : (
-        <table class="grid" id="cache-promotions">
+        <table class="promotions" id="cache-promotions">
           <thead><tr><th>Video</th><th>Why</th><th>Progress</th><th>Rate</th><th>Time left</th></tr></thead>
           <tbody>
             {cache.promotions.filter((p) => p.kind === 'copy').map((p) => (
               <tr key={p.content_id}>
-                <td>{p.title ?? p.content_id}</td>
+                <td class="title">{p.title ?? p.content_id}</td>
                 <td>{p.reason}</td>
                 <td>{p.state === 'queued' ? 'queued' : <><div class="meter-bar"><span style={{ width: `${p.percent}%` }} /></div>{p.percent.toFixed(1)} % of {bytes(p.bytes_total)}</>}</td>
-                <td>{p.rate_bytes_per_second === null ? '–' : `${(p.rate_bytes_per_second / 1e6).toFixed(0)} MB/s`}</td>
+                <td>{p.rate_bytes_per_second === null ? '–' : `${bytes(p.rate_bytes_per_second)}/s`}</td>
                 <td>{p.eta_seconds === null ? '–' : `${p.eta_seconds} s`}</td>
               </tr>
             ))}
@@ -72,12 +72,12 @@ export function Cache({ promotions }: { readonly promotions: readonly CachePromo
       {copies.length === 0 ? (
         <p class="empty" id="cache-empty">No whole video is on the SSD yet. A video is copied after it was started 3 times in a day, when you pin it, or when a viewer nears the end of the episode before it.</p>
       ) : (
-        <table class="grid" id="cache-entries">
+        <table class="copies" id="cache-entries">
           <thead><tr><th>Video</th><th>Size</th><th>Last streamed</th><th>Plays</th><th /></tr></thead>
           <tbody>
             {copies.map((e) => (
               <tr key={e.content_id}>
-                <td>{e.title ?? e.content_id}{e.pinned && <span class="badge pinned">pinned</span>}{e.streaming && <span class="badge live">streaming</span>}</td>
+                <td class="title">{e.title ?? e.content_id}{e.pinned && <span class="badge pinned">pinned</span>}{e.streaming && <span class="badge live">streaming</span>}</td>
                 <td>{bytes(e.size)}</td>
                 <td>{e.last_streamed_at ? when(e.last_streamed_at) : '–'}</td>
                 <td>{e.hits}</td>
