@@ -160,6 +160,11 @@ export interface CacheDeps {
   readonly openNas?: Opener;
 }
 
+/** How often the streamed-at times and hits of entries are written to the index. */
+const USE_FLUSH_MS = 30_000;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** How long the next video of a folder is remembered for pre-warm. */
 const NEXT_TTL_MS = 60_000;
 
@@ -205,7 +210,16 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
   };
   const root = await realpath(deps.cacheDir);
   const policy = new CachePolicy({ promoteAfter: o.promoteAfter, promoteWindowMs: o.promoteWindowMs, budgetBytes: o.budgetBytes });
-  const entries = new Map<string, CacheEntryRecord>();
+  /** The index in memory; use counts are updated in place on the request path and written to SQLite in batches. */
+  const entries = new Map<string, Mutable<CacheEntryRecord>>();
+  const usedSinceFlush = new Set<Mutable<CacheEntryRecord>>();
+  const flushUse = (): void => {
+    for (const e of usedSinceFlush) if (entries.get(entryKey(e.kind, e.contentId)) === e) store.markUsed(e.contentId, e.kind, e.lastStreamedAt, e.hits);
+    usedSinceFlush.clear();
+  };
+  // A range request never writes the database: what it streamed reaches the index every half minute and at close.
+  const useTimer = setInterval(flushUse, USE_FLUSH_MS);
+  useTimer.unref();
   const queue: Job[] = [];
   let running: (Job & { abort: AbortController }) | undefined;
   let closed = false;
@@ -380,6 +394,13 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
     }
   })();
 
+  // One HeadRef per head entry, made when first asked for, so range requests allocate none.
+  const headRefs = new WeakMap<CacheEntryRecord, HeadRef>();
+  const headRefOf = (e: CacheEntryRecord): HeadRef => {
+    let ref = headRefs.get(e);
+    if (!ref) headRefs.set(e, (ref = headRef(e)));
+    return ref;
+  };
   const headRef = (e: CacheEntryRecord): HeadRef => ({
     path: full(e.file),
     root,
@@ -446,7 +467,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       const headEntry = entries.get(entryKey('head', contentId));
       let head: HeadRef | undefined;
       if (headEntry && !matches(headEntry, loc)) dropSoon(headEntry, 'invalid');
-      else if (headEntry) head = headRef(headEntry);
+      else if (headEntry) head = headRefOf(headEntry);
       if (opts?.recheck) {
         // A head lets a start go ahead while a sleeping NAS disk spins up; without one, wait for the NAS.
         try {
@@ -483,9 +504,9 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       if (!e) return () => undefined;
       const now = clock();
       policy.touch(kind, contentId, now);
-      const updated = { ...e, lastStreamedAt: now, hits: e.hits + 1 };
-      entries.set(entryKey(kind, contentId), updated);
-      store.markUsed(contentId, kind, now, updated.hits);
+      e.lastStreamedAt = now;
+      e.hits++;
+      usedSinceFlush.add(e);
       return policy.lease(kind, contentId);
     },
 
@@ -563,6 +584,8 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
     },
 
     async close() {
+      clearInterval(useTimer);
+      flushUse();
       closed = true;
       running?.abort.abort(new Error('closing'));
       queue.length = 0;

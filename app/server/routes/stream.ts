@@ -54,7 +54,7 @@ export function streamBytesRoutes(cache: Cache, streams: Streams, auth: Auth, lo
       let ticket: RangeTicket | undefined;
       let firstByte = true;
       // While this response reads an SSD copy or head, the tier does not evict it.
-      const releases = [cache.lease(id, file.source === 'ssd' ? 'copy' : 'head')];
+      const release = cache.lease(id, file.source === 'ssd' ? 'copy' : 'head');
       try {
         await sendVideo(req, res, id, file, {
           // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
@@ -72,7 +72,7 @@ export function streamBytesRoutes(cache: Cache, streams: Streams, auth: Auth, lo
             ticket?.addBytes(n);
           },
           onDone: (o) => {
-            for (const release of releases) release();
+            release();
             ticket?.done();
             log.debug(
               { action: 'stream_request', content_id: id, session_id: ticket?.sessionId ?? p.sessionId ?? null, source: file.source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
