@@ -9,6 +9,7 @@
  * or picks an event by popularity and usually starts at Day 1. After finishing an episode a viewer often
  * goes straight on to the next: the next-episode runs the pre-warm is for.
  */
+import { generator } from './random.ts';
 
 /** Shape of the generated month; the defaults are the workload docs/performance.md describes. */
 export const WORKLOAD = {
@@ -76,17 +77,6 @@ export interface Workload {
   readonly plays: readonly Play[];
 }
 
-/** A small deterministic generator (mulberry32), so a seed replays a run's choices. */
-export function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws from a generator: uniform ranges, weighted picks, Poisson counts. */
 class Draw {

@@ -36,6 +36,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeOffsetFile } from '../bench/fixtures.ts';
+import { generator } from '../bench/random.ts';
 import { startServer, type RunningServer } from '../app/compose.ts';
 import { loadConfig, type Config } from '../app/config/config.ts';
 import { createLogger } from '../app/log.ts';
@@ -132,17 +133,6 @@ interface RangeOutcome {
   readonly sendToDestroyMs: number | null;
 }
 
-/** A small deterministic generator (mulberry32), so a seed replays a run's choices. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const bump = <K extends string | number>(m: Partial<Record<K, number>>, k: K): void => {
