@@ -29,8 +29,6 @@ export interface Streams {
   stopStream(userId: string, contentId: string, sessionId: string, position?: number): StreamSession;
   /** Ends a session for an operator, saves its position, logs who did it; `note` is what the viewer is told. */
   endByAdmin(sessionId: string, by: string, note?: string): StreamSession;
-  /** Ends every session of a user (disabled). */
-  endAllOf(userId: string): number;
   /**
    * Ends, with reason user_disabled, every session whose user `isActive` rejects. The one rule behind
    * "disabling a user ends their streams", whether the disable came over HTTP or from the users CLI.
@@ -142,7 +140,6 @@ export function createStreams(deps: StreamDeps): Streams {
       log.info({ action: 'stream_ended_by_admin', session_id: sessionId, user_id: s.userId, content_id: s.contentId, by, note: note ?? null }, 'an operator ended a stream');
       return s;
     },
-    endAllOf: (userId) => manager.endAllOf(userId, 'user_disabled'),
     endSessionsOfInactiveUsers: (isActive) => manager.endUnless(isActive, 'user_disabled'),
     ownerOf: (sessionId) => manager.ownerOf(sessionId),
     rangeBySession: (sessionId, contentId, source) => withBytes(manager.rangeBySession(sessionId, contentId), source),
