@@ -1,0 +1,76 @@
+/**
+ * A start from a sleeping NAS with the head on the SSD, as a browser makes it: the player's ranges come
+ * in aligned blocks (Chromium asks for a moov at the end from the 32 KiB boundary before it), and /info,
+ * /start and the first ranges arrive while the disk spins up. None of them may wait for the disk when the
+ * head holds what they ask for. The NAS is played by an opener whose opens hang until the test wakes it.
+ */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { openInside, type Opener } from '../app/library/index.ts';
+import { copySample, tempDir } from './helpers/fixtures.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const HEAD = 65_536;
+
+describe('when the NAS disk sleeps and the video has its head on the SSD', () => {
+  let ts: TestServer;
+  let ssd: { dir: string; cleanup: () => Promise<void> };
+  let opens = 0;
+  let asleep = false;
+  let wake = (): void => undefined;
+  let woken: Promise<void> = Promise.resolve();
+  const openNas: Opener = async (root, file) => {
+    opens++;
+    if (asleep) await woken;
+    return openInside(root, file);
+  };
+  const sleepNas = (): void => {
+    asleep = true;
+    woken = new Promise((r) => (wake = r));
+  };
+  const wakeNas = (): void => {
+    asleep = false;
+    wake();
+  };
+
+  before(async () => {
+    ssd = await tempDir('wsoptv-ssd-');
+    ts = await startTestServer(
+      async (lib) => {
+        await copySample(lib, 'faststart.mp4', false);
+        await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', path.join(lib, 'moov-at-end.mp4')]);
+      },
+      ['--cache', ssd.dir, '--cache-reserve', '0', '--head-bytes', String(HEAD), '--nas-timeout', '30s'],
+      { openNas },
+    );
+    await ts.server.cache.idle();
+  });
+  after(async () => {
+    wakeNas();
+    await ts.close();
+    await ssd.cleanup();
+  });
+  beforeEach(() => {
+    wakeNas();
+    opens = 0;
+  });
+
+  it('the range a browser sends for a moov at the end (from the 32 KiB block before it) is answered from the head', async () => {
+    const id = ts.idOf('moov-at-end.mp4');
+    const file = await readFile(path.join(ts.libraryDir, 'moov-at-end.mp4'));
+    const moovAt = file.lastIndexOf(Buffer.from('moov')) - 4;
+    const blockStart = Math.floor(moovAt / 32_768) * 32_768;
+    assert.ok(blockStart > HEAD && blockStart < moovAt, `the moov (at ${moovAt}) is past the leading bytes and not on a block boundary`);
+    sleepNas();
+    const res = await ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${blockStart}-` } });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers['content-range'], `bytes ${blockStart}-${file.length - 1}/${file.length}`);
+    assert.deepEqual(res.body, file.subarray(blockStart));
+    assert.equal(opens, 0, 'the NAS was not asked');
+  });
+
+});
