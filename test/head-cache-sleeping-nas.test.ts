@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { openInside, type Opener } from '../app/library/index.ts';
-import { copySample, tempDir } from './helpers/fixtures.ts';
+import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const HEAD = 65_536;
@@ -73,4 +73,27 @@ describe('when the NAS disk sleeps and the video has its head on the SSD', () =>
     assert.equal(opens, 0, 'the NAS was not asked');
   });
 
+  it('while the disk spins up, /info, /start and ranges the head answers do not wait for it again', async () => {
+    const id = ts.idOf('faststart.mp4');
+    sleepNas();
+    // The first start waits a moment for the NAS (its open stays pending: the disk is waking) and goes ahead on the head.
+    const first = await ts.request(`/api/stream/${id}/start`, { method: 'POST' });
+    assert.equal(first.status, 201, first.body.toString());
+    assert.equal(opens, 1);
+    assert.equal((await ts.server.cache.getStreamPath(id)).nasWaitMs, 0, 'a range does not wait for a disk known to be waking');
+    const info = await ts.request(`/api/stream/${id}/info`);
+    assert.equal(info.status, 200);
+    const again = await ts.request(`/api/stream/${id}/start`, { method: 'POST' });
+    assert.equal(again.status, 201);
+    assert.equal(opens, 1, 'neither /info nor the second /start opened the sleeping file again');
+    const range = await ts.request(first.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
+    assert.equal(range.status, 206);
+    assert.match(String(range.headers['content-range']), new RegExp(`^bytes 0-${HEAD - 1}/`), 'the head part alone');
+    wakeNas();
+    // Once the open lands the disk is awake: the next ranges wait their usual moment for it again.
+    assert.ok(await eventually(async () => (await ts.server.cache.getStreamPath(id)).nasWaitMs > 0, 3_000));
+    const full = await ts.request(first.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
+    assert.equal(full.status, 206);
+    assert.equal(full.body.length, (await readFile(path.join(ts.libraryDir, 'faststart.mp4'))).length);
+  });
 });
