@@ -173,6 +173,12 @@ export const MAX_STUCK_NAS_OPENS = 4;
 
 /** How long a NAS open may take before a range the head covers in part is answered from the head alone. */
 const NAS_WAIT_MS = 150;
+/**
+ * A NAS open pending longer than this means the disk is asleep (or busy): an awake NAS opens a file in a
+ * few ms, and a NAS that is gone fails faster still. A start with a head waits no longer than this for its
+ * probe, and ranges the head answers in part stop waiting for the file until that open lands.
+ */
+const NAS_ASLEEP_MS = 25;
 const PRIORITY: Record<PromoteReason, number> = { pinned: 0, popular: 1, prewarm: 1, head: 2 };
 
 interface Job {
@@ -193,7 +199,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
   // An open on a dead mount never returns and holds a thread of the pool for good. Past a few such
   // opens, new NAS opens fail at once instead of taking the last threads the SSD streams need.
   let stuckOpens = 0;
-  // NAS files with an open pending for longer than NAS_WAIT_MS (a disk spinning up), by path: a start or a
+  // NAS files with an open pending for longer than NAS_ASLEEP_MS (a disk spinning up), by path: a start or a
   // range that the head can answer does not wait for them again.
   const waking = new Map<string, number>();
   const openNas: Opener = (realRoot, file) => {
@@ -209,7 +215,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
     const slowTimer = setTimeout(() => {
       slow = true;
       waking.set(file, (waking.get(file) ?? 0) + 1);
-    }, NAS_WAIT_MS);
+    }, NAS_ASLEEP_MS);
     const settle = (): void => {
       clearTimeout(timer);
       clearTimeout(slowTimer);
@@ -489,7 +495,7 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       if (opts?.recheck && !asleep) {
         // A head lets a start go ahead while a sleeping NAS disk spins up; without one, wait for the NAS.
         try {
-          await probeNas(loc, head ? NAS_WAIT_MS : o.nasTimeoutMs).then((r) => {
+          await probeNas(loc, head ? NAS_ASLEEP_MS : o.nasTimeoutMs).then((r) => {
             if (r === 'late' && !head) throw Object.assign(new Error('NAS open timed out'), { code: 'ETIMEDOUT' });
           });
         } catch (err) {
