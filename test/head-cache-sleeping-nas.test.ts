@@ -3,11 +3,12 @@
  * in aligned blocks (Chromium asks for a moov at the end from the 32 KiB boundary before it), and /info,
  * /start and the first ranges arrive while the disk spins up. None of them may wait for the disk when the
  * head holds what they ask for. The NAS is played by an opener whose opens hang until the test wakes it.
+ * And a seek past the head, the commonest range of all, must not leave the head file open.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { openInside, type Opener } from '../app/library/index.ts';
@@ -95,5 +96,42 @@ describe('when the NAS disk sleeps and the video has its head on the SSD', () =>
     const full = await ts.request(first.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
     assert.equal(full.status, 206);
     assert.equal(full.body.length, (await readFile(path.join(ts.libraryDir, 'faststart.mp4'))).length);
+  });
+});
+
+describe('when a range of a video with a head lies wholly past the head', () => {
+  let ts: TestServer;
+  let ssd: { dir: string; cleanup: () => Promise<void> };
+  before(async () => {
+    ssd = await tempDir('wsoptv-ssd-');
+    ts = await startTestServer((lib) => copySample(lib, 'clip.mp4', false), ['--cache', ssd.dir, '--cache-reserve', '0', '--head-bytes', String(HEAD)]);
+    await ts.server.cache.idle();
+  });
+  after(async () => {
+    await ts.close();
+    await ssd.cleanup();
+  });
+
+  /** This process's descriptors open on files under the SSD's heads folder (Linux: /proc/self/fd). */
+  const headDescriptors = async (): Promise<number> => {
+    const heads = path.join(await realpath(ssd.dir), 'heads') + path.sep;
+    let n = 0;
+    for (const fd of await readdir('/proc/self/fd')) {
+      const to = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (to.startsWith(heads)) n++;
+    }
+    return n;
+  };
+
+  it('the head file is not left open: each response closes every handle it opened', { skip: process.platform !== 'linux' }, async () => {
+    const id = ts.idOf('clip.mp4');
+    const file = await readFile(path.join(ts.libraryDir, 'clip.mp4'));
+    for (let i = 0; i < 5; i++) {
+      const at = HEAD + 10_000 * (i + 1);
+      const res = await ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${at}-${at + 999}` } });
+      assert.equal(res.status, 206);
+      assert.deepEqual(res.body, file.subarray(at, at + 1000));
+    }
+    assert.ok(await eventually(async () => (await headDescriptors()) === 0, 2_000), `${await headDescriptors()} descriptors still open on the head`);
   });
 });
