@@ -90,6 +90,15 @@ export interface ContentListResponse {
   readonly total: number;
 }
 
+/** `PUT /api/admin/contents/{id}/hands`: the entry and its new hands, with what the player derives from them. */
+export interface HandsReplacedWire {
+  readonly content: ContentWire;
+  readonly hands: readonly Hand[];
+  readonly skip_zones: readonly SkipZoneWire[];
+  readonly best_hands_count: number;
+  readonly action_duration: number;
+}
+
 /** A stretch of a video between hands. */
 export interface SkipZoneWire {
   readonly start: number;

@@ -13,6 +13,7 @@ import type {
   EndStreamRequest,
   ErrorEnvelope,
   HeartbeatRequest,
+  HandsReplacedWire,
   HistoryPageWire,
   HistoryStatsWire,
   LoginResponse,
@@ -131,6 +132,8 @@ export const api = {
   cache: () => call<CacheWire>('GET', '/api/admin/cache'),
   pin: (id: string) => call<CacheActionWire>('POST', `/api/admin/cache/${enc(id)}/pin`),
   unpin: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}/pin`),
+  /** Replaces a video's hands with a sidecar-shaped document ({ "hands": [...] }); the server checks it whole. */
+  replaceHands: (id: string, doc: unknown) => call<HandsReplacedWire>('PUT', `/api/admin/contents/${enc(id)}/hands`, doc),
   evict: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}`),
 };
 
