@@ -12,11 +12,11 @@ interface Shelf {
   readonly progress: ReadonlyMap<string, ProgressWire>;
 }
 
-/** The videos grouped by event (folder), in the server's (natural) order. */
+/** The videos grouped by event (folder), in the server's (natural) order; loose videos at the root last. */
 function byFolder(items: readonly ContentWire[]): [string, ContentWire[]][] {
   const groups = new Map<string, ContentWire[]>();
   for (const c of items) groups.set(c.event_id, [...(groups.get(c.event_id) ?? []), c]);
-  return [...groups];
+  return [...groups].sort(([a], [b]) => Number(a === '') - Number(b === ''));
 }
 
 function Tile({ c, p }: { readonly c: ContentWire; readonly p: ProgressWire | undefined }) {
@@ -52,7 +52,7 @@ export function Library() {
       <h2>{t('library')}</h2>
       {byFolder(shelf.items).map(([event, items]) => {
         const reelFrom = items.find((c) => c.best_hands_count > 0);
-        const title = items[0]?.event_title;
+        const title = event ? items[0]?.event_title : t('otherVideos');
         return (
           <section class="folder" data-folder={event} key={event}>
             <div class="folder-head">

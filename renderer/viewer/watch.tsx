@@ -134,6 +134,8 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
   const [mode, setModeState] = useState<HandMode>(reel ? 'best' : 'all');
   const [spoilerSafe, setSpoilerSafe] = useState(loadSpoilerSafe);
   const [stop, setStop] = useState(-1);
+  const [refused, setRefused] = useState(false);
+  const [attempt, setAttempt] = useState(0);
   const actions = useRef<Actions>(NO_ACTIONS);
 
   useEffect(() => {
@@ -144,12 +146,16 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
         if (cancelled) api.endOnLeave(id, s.session.session_id, 0);
         else setSetup(s);
       },
-      (err: unknown) => !cancelled && setError(messageOf(err)),
+      (err: unknown) => {
+        if (cancelled) return;
+        setError(messageOf(err));
+        setRefused(err instanceof ApiError && err.status === 429);
+      },
     );
     return () => {
       cancelled = true;
     };
-  }, []);
+  }, [attempt]);
 
   useEffect(() => {
     const video = videoRef.current;
@@ -369,6 +375,12 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
       <div class="watch">
         {back}
         {error ? <p class="error-message" role="alert">{error}</p> : <p class="muted">{t('starting')}</p>}
+        {refused && (
+          <p class="muted">
+            {t('limitHint')}{' '}
+            <button id="retry" onClick={() => { setError(''); setRefused(false); setAttempt((n) => n + 1); }}>{t('tryAgain')}</button>
+          </p>
+        )}
       </div>
     );
   }
