@@ -4,53 +4,13 @@
  * crosses into the next video, the spoiler-safe timeline hides what lies ahead, a return resumes at the
  * start of the hand left, and the console's hands editor saves what it checked.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { eventually, makeLongClip } from '../test/helpers/fixtures.ts';
-import { startTestServer, TEST_ADMIN_PASSWORD, type TestServer } from '../test/helpers/server.ts';
+import type { Page } from '@playwright/test';
+import { eventually } from '../test/helpers/fixtures.ts';
+import { ADMIN_PASSWORD, DAYS, EVENT, expect, test, VIEWER_PASSWORD } from './fixtures.ts';
 
-type H = { index: number; start: number; end: number; is_best: boolean };
-const hand = (index: number, start: number, end: number, is_best = false): H => ({ index, start, end, is_best });
-
-const EVENT = 'Main Event';
-const DAYS: Record<string, H[]> = {
-  'Day 1': [hand(1, 2, 6), hand(2, 8, 12, true), hand(3, 14, 18), hand(4, 20, 24), hand(5, 26, 30, true), hand(6, 32, 36)],
-  'Day 2': [hand(1, 3, 7, true), hand(2, 9, 13), hand(3, 15, 19, true)],
-  'Day 10': [hand(1, 5, 9)],
-};
-const PASSWORD = 'viewer-password';
-
-let ts: TestServer;
-let users = 0;
-const idOf = (day: string): string => ts.idOf(`${EVENT}/${day}.mp4`);
-
-test.beforeAll(async () => {
-  ts = await startTestServer(async (lib) => {
-    await mkdir(path.join(lib, EVENT));
-    for (const [day, hands] of Object.entries(DAYS)) {
-      await makeLongClip(path.join(lib, EVENT, `${day}.mp4`), 40, '1M');
-      await writeFile(path.join(lib, EVENT, `${day}.json`), JSON.stringify({ title: `${EVENT}, ${day}`, hands }));
-    }
-  });
-});
-test.afterAll(async () => {
-  await ts?.close();
-});
-
-/** A context logged in as a viewer of its own, so no test's progress moves another's resume point. */
-async function viewer(browser: { newContext: (o?: object) => Promise<BrowserContext> }): Promise<{ context: BrowserContext; page: Page; username: string }> {
-  const username = `viewer${++users}`;
-  await ts.server.auth.createUser({ username, password: PASSWORD, role: 'viewer', status: 'active' });
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  await page.goto(`${ts.url}/login`);
-  await page.fill('[name="username"]', username);
-  await page.fill('[name="password"]', PASSWORD);
-  await page.click('button[type="submit"]');
-  await expect(page.locator('.tile').first()).toBeVisible();
-  return { context, page, username };
-}
+const hand = (index: number, start: number, end: number, is_best = false) => ({ index, start, end, is_best });
 
 const now = (page: Page): Promise<number> => page.locator('video').evaluate((v: HTMLVideoElement) => v.currentTime);
 
@@ -76,35 +36,54 @@ async function recordTimes(page: Page): Promise<void> {
 const recorded = (page: Page): Promise<number[]> => page.evaluate(() => (window as unknown as { __times: number[] }).__times);
 
 test.describe('when a viewer moves by hands', () => {
-  test('N jumps into the next hand, again to the one after, and Backspace returns to where they were', async ({ browser }) => {
-    const { context, page } = await viewer(browser);
-    await page.goto(`${ts.url}/watch/${idOf('Day 1')}`);
+  test('N jumps into the next hand, again to the one after, Backspace returns to where they were, P goes back', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser);
+    await page.goto(`/watch/${server.dayId('Day 1')}`);
     await playPast(page, 0.3);
+    // Paused, the playhead stays where each key put it, however slow the machine.
+    await page.locator('video').evaluate((v: HTMLVideoElement) => {
+      v.pause();
+      v.currentTime = 0.5;
+    });
+    const start = 0.5;
+    const at = async (seconds: number): Promise<void> => {
+      await expect.poll(() => now(page)).toBeCloseTo(seconds, 1);
+    };
     await page.keyboard.press('n');
-    await expect.poll(() => now(page)).toBeGreaterThanOrEqual(2);
-    expect(await now(page)).toBeLessThan(4);
+    await at(2);
     await expect(page.locator('#hand-list li[aria-current="true"]')).toHaveAttribute('data-hand-index', '1');
     await page.keyboard.press('n');
-    await expect.poll(() => now(page)).toBeGreaterThanOrEqual(8);
-    expect(await now(page)).toBeLessThan(10);
+    await at(8);
+    await expect(page.locator('#hand-list li[aria-current="true"]')).toHaveAttribute('data-hand-index', '2');
+    // The hand list jumps on click (spoiler-safe lists the hands reached so far: 1 and 2).
+    await page.click('#hand-list li[data-hand-index="1"] button');
+    await at(2);
+    await page.keyboard.press('Backspace'); // back to before the click
+    await at(8);
+    await page.keyboard.press('u'); // and before the jump to 8
+    await at(2);
+    await page.keyboard.press('p'); // within 3 s of hand 1's start: the start of the video
+    await at(0);
     await page.keyboard.press('Backspace');
-    await expect.poll(() => now(page)).toBeLessThan(6);
-    expect(await now(page)).toBeGreaterThanOrEqual(2);
-    await page.keyboard.press('p');
-    await expect.poll(() => now(page)).toBeLessThan(2);
+    await at(2);
+    await page.keyboard.press('Backspace');
+    await at(start);
     await context.close();
   });
 
-  test('best hands only plays best hands and nothing between them', async ({ browser }) => {
-    const { context, page } = await viewer(browser);
-    await page.goto(`${ts.url}/watch/${idOf('Day 1')}`);
+  test('best hands only plays best hands and nothing between them', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser);
+    await page.goto(`/watch/${server.dayId('Day 1')}`);
     await playPast(page, 0.3);
     await page.keyboard.press('b');
     await expect(page.locator('button[data-mode="best"]')).toHaveAttribute('aria-pressed', 'true');
     await playPast(page, 8);
     await recordTimes(page);
-    await playPast(page, 26.5);
-    const best = DAYS['Day 1']!.filter((h) => h.is_best);
+    // After the last best hand (26-30) it stops and says so.
+    await expect(page.locator('.notice')).toContainText('No more best hands', { timeout: 40_000 });
+    expect(await page.locator('video').evaluate((v: HTMLVideoElement) => v.paused)).toBe(true);
+    expect(await now(page)).toBeGreaterThanOrEqual(29.5);
+    const best = DAYS['Day 1'].filter((h) => h.is_best);
     // Jumps happen on the player's timeupdate (about 4 a second), so a moment past a hand's end may show.
     const outside = (await recorded(page)).filter((t) => !best.some((h) => t >= h.start - 0.1 && t < h.end + 0.6));
     expect(outside).toEqual([]);
@@ -112,32 +91,32 @@ test.describe('when a viewer moves by hands', () => {
     await context.close();
   });
 
-  test('skip dead time leaves the gaps out', async ({ browser }) => {
-    const { context, page } = await viewer(browser);
-    await page.goto(`${ts.url}/watch/${idOf('Day 2')}`);
+  test('skip dead time leaves the gaps out', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser);
+    await page.goto(`/watch/${server.dayId('Day 2')}`);
     await playPast(page, 0.3);
     await page.keyboard.press('s');
     await expect(page.locator('button[data-mode="skip"]')).toHaveAttribute('aria-pressed', 'true');
     await playPast(page, 3);
     await recordTimes(page);
     await playPast(page, 9.5);
-    const hands = DAYS['Day 2']!;
+    const hands = DAYS['Day 2'];
     expect((await recorded(page)).filter((t) => !hands.some((h) => t >= h.start - 0.1 && t < h.end + 0.6))).toEqual([]);
     await context.close();
   });
 });
 
 test.describe('when the best hands of an event play as a reel', () => {
-  test('it plays the best hands in order and crosses into the next day at the last one', async ({ browser }) => {
-    const { context, page } = await viewer(browser);
-    await page.goto(`${ts.url}/`);
-    await page.click(`section.folder .reel-link`);
-    await expect(page).toHaveURL(new RegExp(`/watch/${idOf('Day 1')}\\?reel=1$`));
+  test('it plays the best hands in order and crosses into the next day at the last one', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser);
+    await page.goto(`/`);
+    await page.click('section.folder:not([data-folder=""]) .reel-link');
+    await expect(page).toHaveURL(new RegExp(`/watch/${server.dayId('Day 1')}\\?reel=1$`));
     await expect(page.locator('#reel-status')).toContainText('Best hand 1 of 4');
     await playPast(page, 8);
     await page.keyboard.press('n'); // to Day 1's second best hand (26-30), whose end hands over to Day 2
     await expect(page.locator('#reel-status')).toContainText('Best hand 2 of 4');
-    await expect(page).toHaveURL(new RegExp(`/watch/${idOf('Day 2')}\\?reel=1$`), { timeout: 20_000 });
+    await expect(page).toHaveURL(new RegExp(`/watch/${server.dayId('Day 2')}\\?reel=1$`), { timeout: 20_000 });
     await expect(page.locator('#reel-status')).toContainText('Best hand 3 of 4');
     await playPast(page, 3);
     expect(await now(page)).toBeLessThan(7);
@@ -149,9 +128,9 @@ test.describe('when the best hands of an event play as a reel', () => {
 });
 
 test.describe('when spoiler-safe is on (the default)', () => {
-  test('nothing of the hands ahead shows: no best flags, no count of hands left; switched off, everything does', async ({ browser }) => {
-    const { context, page } = await viewer(browser);
-    await page.goto(`${ts.url}/watch/${idOf('Day 1')}`);
+  test('nothing of the hands ahead shows: no best flags, no count of hands left; switched off, everything does', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser);
+    await page.goto(`/watch/${server.dayId('Day 1')}`);
     await expect(page.locator('#spoiler-safe')).toBeChecked();
     await playPast(page, 0.2);
     await page.locator('video').evaluate((v: HTMLVideoElement) => v.pause());
@@ -175,45 +154,44 @@ test.describe('when spoiler-safe is on (the default)', () => {
 });
 
 test.describe('when a viewer comes back to a video', () => {
-  test('playback starts at the start of the hand they left, not mid-hand', async ({ browser }) => {
-    const { context, page, username } = await viewer(browser);
-    const id = idOf('Day 1');
-    await page.goto(`${ts.url}/watch/${id}`);
+  test('playback starts at the start of the hand they left, not mid-hand', async ({ browser, server }) => {
+    const { context, page, username } = await server.viewer(browser);
+    const id = server.dayId('Day 1');
+    await page.goto(`/watch/${id}`);
     await playPast(page, 0.3);
     await page.locator('video').evaluate((v: HTMLVideoElement) => {
-      v.currentTime = 21.5; // inside hand 4 (20-24)
+      v.pause();
+      v.currentTime = 22.5; // inside hand 4 (20-24)
     });
-    await playPast(page, 22.2);
+    await expect.poll(() => now(page)).toBeCloseTo(22.5, 1);
     await page.click('#back');
     await expect(page.locator('.tile').first()).toBeVisible();
     // The page said goodbye with its position (a beacon): wait until the server has it.
-    const as = await ts.login(username, PASSWORD);
+    const as = await server.login(username, VIEWER_PASSWORD);
     expect(await eventually(async () => {
-      const p = (await ts.request(`/api/progress/${id}`, { as })).json();
-      return p.position > 22 && p.position < 24;
+      const p = (await server.request(`/api/progress/${id}`, { as })).json();
+      return p.position > 22 && p.position < 23;
     })).toBe(true);
     await page.click(`.tile[data-content-id="${id}"]`);
-    await page.waitForFunction(() => {
-      const v = document.querySelector('video');
-      return v !== null && !v.seeking && v.currentTime > 0 && !v.paused;
-    });
-    const t = await now(page);
+    await playPast(page, 0.5);
+    // Where playback began on this visit: the start of the first range the player has played.
+    const t = await page.locator('video').evaluate((v: HTMLVideoElement) => (v.played.length ? v.played.start(0) : -1));
     expect(t).toBeGreaterThanOrEqual(20);
-    expect(t).toBeLessThan(21.5);
+    expect(t).toBeLessThan(22);
     await context.close();
   });
 });
 
 test.describe('when an admin edits hands in the console', () => {
-  test('a wrong hand is named and nothing changes; a right one is saved to the sidecar and the viewer sees it', async ({ browser }) => {
-    const context = await browser.newContext();
+  test('a wrong hand is named and nothing changes; a right one is saved to the sidecar and the viewer sees it', async ({ browser, server }) => {
+    const context = await browser.newContext({ baseURL: server.url });
     const page = await context.newPage();
-    await page.goto(`${ts.url}/console/#/hands`);
+    await page.goto(`/console/#/hands`);
     await page.fill('[name="username"]', 'admin');
-    await page.fill('[name="password"]', TEST_ADMIN_PASSWORD);
+    await page.fill('[name="password"]', ADMIN_PASSWORD);
     await page.click('button[type="submit"]');
-    const id = idOf('Day 10');
-    const sidecar = path.join(ts.libraryDir, EVENT, 'Day 10.json');
+    const id = server.dayId('Day 10');
+    const sidecar = path.join(server.libraryDir, EVENT, 'Day 10.json');
     const before = await readFile(sidecar, 'utf8');
     await page.selectOption('#hands-video', id);
     await expect(page.locator('#hands-json')).toHaveValue(/"start": 5/);
@@ -225,7 +203,7 @@ test.describe('when an admin edits hands in the console', () => {
     await page.click('#hands-save');
     await expect(page.locator('#hands-saved')).toContainText('Saved 2 hands');
     expect(JSON.parse(await readFile(sidecar, 'utf8')).hands).toEqual([hand(1, 5, 9), hand(2, 10, 14, true)]);
-    const info = (await ts.request(`/api/stream/${id}/info`)).json();
+    const info = (await server.request(`/api/stream/${id}/info`)).json();
     expect(info.best_hands_count).toBe(1);
     await context.close();
   });

@@ -221,7 +221,10 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
     const followMode = (at: number): void => {
       const to = jumpTarget(hands, at, currentMode);
       if (to !== undefined) return seekTo(to);
+      // Past the last best hand, best-only has nothing left to play: stop there, and a press of play goes on
+      // through the rest of the video.
       if (currentMode === 'best' && !handAt(hands, at)?.is_best) {
+        video.pause();
         setMode('all');
         setNotice(t('noMoreBest'));
       }
