@@ -49,7 +49,7 @@ try {
     await logInBrowser(context, ts, { username: `viewer-${name}`, password: PASSWORD });
     const page = await context.newPage();
     await throttleDownload(page, speed);
-    await page.goto(`${ts.url}/#/watch/${long}`);
+    await page.goto(`${ts.url}/watch/${long}`);
     viewers.push(context);
   }
   const joe = await ts.login('viewer-joe', PASSWORD);

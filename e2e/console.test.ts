@@ -60,7 +60,7 @@ describe('when an operator runs the console', () => {
       await throttleDownload(watch, 150_000);
       const id = ts.idOf('long-clip.mp4');
       const started = watch.waitForResponse((r) => r.url().endsWith(`/api/stream/${id}/start`));
-      await watch.goto(`${ts.url}/#/watch/${id}`);
+      await watch.goto(`${ts.url}/watch/${id}`);
       const startRes = await started;
       const startedAt = Date.now();
       const sid = ((await startRes.json()) as { session_id: string }).session_id;

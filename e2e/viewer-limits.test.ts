@@ -22,7 +22,7 @@ async function loginThroughForm(context: BrowserContext, ts: TestServer, usernam
 }
 
 async function watch(page: Page, ts: TestServer, contentId: string): Promise<void> {
-  await page.goto(`${ts.url}/#/watch/${contentId}`);
+  await page.goto(`${ts.url}/watch/${contentId}`);
 }
 
 function playing(page: Page): Promise<unknown> {

@@ -72,6 +72,7 @@ describe('when an admin replaces a video’s hands', () => {
       const err = res.json().error;
       assert.equal(err.code, 'VALIDATION_FAILED');
       assert.match(err.details.problem, problem);
+      assert.ok(err.message.includes(err.details.problem), `the sentence names the problem: ${err.message}`);
       assert.equal(await readFile(sidecar, 'utf8'), before);
       assert.deepEqual((await ts.request(`/api/stream/${id}/info`)).json(), beforeInfo);
     });

@@ -31,6 +31,26 @@ describe('when a browser loads the web UIs', () => {
     });
   }
 
+  it('the viewer’s real URLs (/login, /watch/{id}) answer its page; any other path stays the JSON 404', async () => {
+    const root = (await ts.request('/', { as: false })).body.toString();
+    for (const page of ['/login', '/login?next=%2Fwatch%2Fabc', '/watch/Abc_123-x', '/watch/content-1?reel=1']) {
+      const res = await ts.request(page, { as: false });
+      assert.equal(res.status, 200, page);
+      assert.equal(res.headers['cache-control'], 'no-cache', page);
+      assert.equal(res.body.toString(), root, `${page} is the viewer page`);
+    }
+    for (const miss of ['/watch', '/watch/', '/watch/a/b', '/watch/a.mp4', '/login/x', '/library', '/index.htm']) {
+      const res = await ts.request(miss, { as: false });
+      assert.equal(res.status, 404, miss);
+      assert.equal(res.json().error.code, 'ROUTE_NOT_FOUND', miss);
+    }
+    const api = await ts.request('/api/no-such-route');
+    assert.equal(api.status, 404);
+    assert.equal(api.json().error.code, 'ROUTE_NOT_FOUND');
+    const post = await ts.request('/login', { method: 'POST', as: false });
+    assert.notEqual(post.status, 200, 'only GET and HEAD serve the page');
+  });
+
   it('/console redirects to /console/, and a missing asset is the JSON 404 envelope', async () => {
     const res = await ts.request('/console', { as: false });
     assert.equal(res.status, 301);

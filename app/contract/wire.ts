@@ -65,6 +65,12 @@ export interface MediaFieldsWire {
 export interface ContentWire extends MediaFieldsWire {
   readonly id: string;
   readonly title: string;
+  /**
+   * The event the video belongs to: the videos of one library folder (an opaque id, "" at the root), for the
+   * library's shelves and the best-hands reel. Its title is the folder's own name, never its path.
+   */
+  readonly event_id: string;
+  readonly event_title: string;
   readonly duration_seconds: number | null;
   readonly file_size: number;
   /** Null when the file could not be probed. */
@@ -82,6 +88,15 @@ export interface ContentWire extends MediaFieldsWire {
 export interface ContentListResponse {
   readonly items: readonly ContentWire[];
   readonly total: number;
+}
+
+/** `PUT /api/admin/contents/{id}/hands`: the entry and its new hands, with what the player derives from them. */
+export interface HandsReplacedWire {
+  readonly content: ContentWire;
+  readonly hands: readonly Hand[];
+  readonly skip_zones: readonly SkipZoneWire[];
+  readonly best_hands_count: number;
+  readonly action_duration: number;
 }
 
 /** A stretch of a video between hands. */

@@ -46,7 +46,11 @@ const MESSAGES: Record<ErrorCode, Record<Lang, Message>> = {
   STREAM_FILE_UNAVAILABLE: { ko: '파일을 찾을 수 없습니다. (NAS 연결 확인)', en: 'The video file cannot be read right now (check the NAS).' },
   RANGE_NOT_SATISFIABLE: { ko: '요청한 범위가 파일 크기를 벗어났습니다.', en: 'The requested range lies outside the file.' },
   PRECONDITION_FAILED: { ko: '요청 조건이 현재 파일과 맞지 않습니다.', en: 'The file no longer matches the request’s preconditions.' },
-  VALIDATION_FAILED: { ko: '요청 값이 올바르지 않습니다.', en: 'The request is not valid.' },
+  // The problem is named in the details too; the sentence carries it so a page can show it as it is.
+  VALIDATION_FAILED: {
+    ko: (d) => (typeof d?.problem === 'string' ? `요청 값이 올바르지 않습니다 (${String(d.field)}): ${d.problem}` : '요청 값이 올바르지 않습니다.'),
+    en: (d) => (typeof d?.problem === 'string' ? `The request is not valid (${String(d.field)}): ${d.problem}` : 'The request is not valid.'),
+  },
   ROUTE_NOT_FOUND: { ko: '해당 경로가 없습니다.', en: 'There is nothing at this address.' },
   METHOD_NOT_ALLOWED: { ko: '이 경로에서 지원하지 않는 메서드입니다.', en: 'This address does not accept that method.' },
   PAYLOAD_TOO_LARGE: { ko: '요청 본문이 너무 큽니다.', en: 'The request body is too large.' },

@@ -1,6 +1,9 @@
 /**
- * The JSON shapes the API answers with, built from model objects. Paths never appear here.
+ * The JSON shapes the API answers with, built from model objects. Paths never appear here (a folder's own
+ * name does, as an event's title).
  */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Auth } from '../auth/index.ts';
 import type { StreamSource } from '../cache/index.ts';
 import type { ActiveStreamWire, ContentWire, MediaFieldsWire, SlotsWire, StreamInfoWire } from '../contract/wire.ts';
@@ -30,6 +33,17 @@ export function titleOf(library: Library, contentId: string): string | null {
   }
 }
 
+/**
+ * The event of a video: its folder, named by a hash of the folder's path (the path itself stays on the
+ * server) and titled by the folder's last name ("Main_Event" → "Main Event"), as file names title videos.
+ */
+function eventOf(relPath: string): { event_id: string; event_title: string } {
+  const dir = path.posix.dirname(relPath);
+  if (dir === '.') return { event_id: '', event_title: '' };
+  const title = path.posix.basename(dir).replace(/_+/g, ' ').replace(/\s+/g, ' ').trim();
+  return { event_id: createHash('sha256').update(dir).digest('base64url').slice(0, 12), event_title: title };
+}
+
 /** A catalogue entry as `/api/contents` lists it. */
 export function contentView(c: Content): ContentWire {
   const m = c.media;
@@ -37,6 +51,7 @@ export function contentView(c: Content): ContentWire {
   return {
     id: c.id,
     title: c.title,
+    ...eventOf(c.relPath),
     duration_seconds: m?.durationSeconds ?? null,
     file_size: c.size,
     ...mediaFields(c),

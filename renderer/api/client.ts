@@ -13,6 +13,7 @@ import type {
   EndStreamRequest,
   ErrorEnvelope,
   HeartbeatRequest,
+  HandsReplacedWire,
   HistoryPageWire,
   HistoryStatsWire,
   LoginResponse,
@@ -40,21 +41,34 @@ export class ApiError extends Error {
   }
 }
 
+let language: string | null = null;
+
+/** The language the server's messages should come in (sent as Accept-Language); null for the browser's own. */
+export function setApiLanguage(lang: string | null): void {
+  language = lang;
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  return language ? { 'accept-language': language, ...extra } : extra;
+}
+
+async function failure(res: Response): Promise<ApiError> {
+  const data: unknown = await res.json().catch(() => null);
+  const env = data as Partial<ErrorEnvelope> | null;
+  const e = env?.error ?? { code: `HTTP_${res.status}`, message: res.statusText };
+  return new ApiError(res.status, e.code, e.message, e.details);
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, headers: {}, credentials: 'same-origin' };
+  const init: RequestInit = { method, headers: headers(), credentials: 'same-origin' };
   if (body !== undefined) {
-    init.headers = { 'content-type': 'application/json' };
+    init.headers = headers({ 'content-type': 'application/json' });
     init.body = JSON.stringify(body);
   }
   const res = await fetch(path, init);
+  if (!res.ok) throw await failure(res);
   if (res.status === 204) return null as T;
-  const data: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const env = data as Partial<ErrorEnvelope> | null;
-    const e = env?.error ?? { code: `HTTP_${res.status}`, message: res.statusText };
-    throw new ApiError(res.status, e.code, e.message, e.details);
-  }
-  return data as T;
+  return (await res.json().catch(() => null)) as T;
 }
 
 const enc = encodeURIComponent;
@@ -79,6 +93,15 @@ export const api = {
   heartbeat: (id: string, body: HeartbeatRequest) => call<SessionWire>('POST', `/api/stream/${enc(id)}/heartbeat`, body),
   progress: (id: string) => call<ProgressWire>('GET', `/api/progress/${enc(id)}`),
   allProgress: () => call<ProgressListResponse>('GET', '/api/progress'),
+  /**
+   * Asks the stream URL for its first byte, to learn why a <video> failed: the element reports only
+   * "error", the server's envelope says which (session ended, file unavailable, limit).
+   */
+  async probeStream(url: string): Promise<void> {
+    const res = await fetch(url, { headers: headers({ range: 'bytes=0-0' }), credentials: 'same-origin', cache: 'no-store' });
+    if (!res.ok) throw await failure(res);
+    await res.body?.cancel();
+  },
   /** Ends a session as the page goes away: a beacon survives the page, a fetch may not. */
   endOnLeave(id: string, sessionId: string, position: number): void {
     const body = JSON.stringify({ session_id: sessionId, position });
@@ -109,6 +132,8 @@ export const api = {
   cache: () => call<CacheWire>('GET', '/api/admin/cache'),
   pin: (id: string) => call<CacheActionWire>('POST', `/api/admin/cache/${enc(id)}/pin`),
   unpin: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}/pin`),
+  /** Replaces a video's hands with a sidecar-shaped document ({ "hands": [...] }); the server checks it whole. */
+  replaceHands: (id: string, doc: unknown) => call<HandsReplacedWire>('PUT', `/api/admin/contents/${enc(id)}/hands`, doc),
   evict: (id: string) => call<CacheActionWire>('DELETE', `/api/admin/cache/${enc(id)}`),
 };
 

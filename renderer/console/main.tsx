@@ -6,6 +6,7 @@ import type { UserWire } from '../../app/contract/index.ts';
 import { api, ApiError, openFeed } from '../api/client.ts';
 import { AlertBanner, Metrics } from './pages/metrics.tsx';
 import { Cache } from './pages/cache.tsx';
+import { Hands } from './pages/hands.tsx';
 import { History } from './pages/history.tsx';
 import { Library } from './pages/library.tsx';
 import { NowPlaying } from './pages/now-playing.tsx';
@@ -22,6 +23,7 @@ const PAGES = [
   ['history', 'History'],
   ['users', 'Users'],
   ['library', 'Library health'],
+  ['hands', 'Hands'],
   ['cache', 'Cache'],
   ['share', 'Share'],
 ] as const;
@@ -98,6 +100,7 @@ function ConsoleApp({ me, onLogout }: { readonly me: UserWire; readonly onLogout
         {page === 'history' && <History />}
         {page === 'users' && <Users version={state.usersVersion} me={me.username} />}
         {page === 'library' && <Library />}
+        {page === 'hands' && <Hands />}
         {page === 'cache' && <Cache promotions={state.promotions} />}
         {page === 'share' && <Share />}
       </main>

@@ -3,6 +3,7 @@
  * pastes or uploads the sidecar JSON). Mount behind the API-wide guard.
  */
 import { Router } from 'express';
+import type { HandsReplacedWire } from '../../contract/wire.ts';
 import type { Library } from '../../library/index.ts';
 import { ValidationFailed } from '../../model/errors.ts';
 import { requireAdmin } from '../auth-guard.ts';
@@ -19,7 +20,7 @@ export function adminHandsRoutes(library: Library): Router {
       const id = contentIdParam(req.params.id);
       if (req.body === undefined) throw new ValidationFailed('body', 'must be a JSON object with "hands"');
       const c = await library.replaceHands(id, req.body);
-      res.json({ content: contentView(c), ...handsView(c) });
+      res.json({ content: contentView(c), ...handsView(c) } satisfies HandsReplacedWire);
     })
     .all(methodNotAllowed('PUT'));
   return r;

@@ -1,0 +1,41 @@
+/**
+ * The browser suite (`e2e/*.spec.ts`) on @playwright/test, in Debian's Chromium (never a downloaded one:
+ * `npx playwright install` is not used). Each worker starts one real server on its own temp data
+ * (e2e/fixtures.ts); the test clips are made once per run by e2e/global-setup.ts.
+ */
+import { defineConfig } from '@playwright/test';
+
+/** Debian's Chromium; scripts/require-tools.sh installs it where it can. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '*.spec.ts',
+  globalSetup: './e2e/global-setup.ts',
+  outputDir: 'test-results/e2e',
+  // Two cores here: a worker each. No retries: a flaky test should be seen, not hidden.
+  workers: 2,
+  retries: 0,
+  forbidOnly: true,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    headless: true,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: CHROMIUM_PATH,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    },
+  },
+});
