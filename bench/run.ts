@@ -12,6 +12,8 @@
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
+ * `npm run bench -- ttff [--rounds N --spin-up S --no-write]` runs only the time to first frame from a sleeping
+ * NAS in headless Chromium (bench/ttff.ts).
  *
  * `npm run bench -- console` is a separate step: seek p99 with 100 paced streams (each its own session),
  * without and then with 10 operator consoles on the live feed, alternating, to show the feed costs the
@@ -31,6 +33,7 @@ import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll,
 import { RawConnection } from './raw-http.ts';
 import { authHeaders, contentId, HOST, startServer } from './our-server.ts';
 import { runPromotionBench } from './promotion.ts';
+import { runTtffBench } from './ttff.ts';
 import { codeVersion, CONSOLE_RESULTS, fmt, machine, markdownTable, median, percentile, textTable, wholeNumber, writeMarkedSection, writeResultsSection, type Row } from './report.ts';
 import { runScanBench, type ScanFigures } from './scan.ts';
 
@@ -526,6 +529,7 @@ async function consoleStep(o: Options, tmp: string, libraryDir: string): Promise
 async function main(): Promise<void> {
   // The cache simulation starts no server and needs none of the options below.
   if (process.argv[2] === 'cache') return void (process.exitCode = await runCacheSimulation(process.argv.slice(3)));
+  if (process.argv[2] === 'ttff') return void (process.exitCode = await runTtffBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   if (process.argv[2] === 'promotion') return void (process.exitCode = await runPromotionBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   const o = parseOptions();
   if (o.step === 'console') {
