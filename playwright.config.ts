@@ -13,11 +13,13 @@ export default defineConfig({
   testMatch: '*.spec.ts',
   globalSetup: './e2e/global-setup.ts',
   outputDir: 'test-results/e2e',
-  // Two cores here: a worker each. No retries: a flaky test should be seen, not hidden.
-  workers: 2,
+  // One worker: real playback in Chromium takes a core, the server and the page the other. No retries: a
+  // flaky test should be seen, not hidden.
+  workers: 1,
   retries: 0,
   forbidOnly: true,
-  timeout: 60_000,
+  // Real playback: a test waits for seconds of video, longer on a busy machine.
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {
