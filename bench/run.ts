@@ -13,6 +13,13 @@
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
  *
+ * `npm run bench -- soak [--minutes N --no-write]` runs only the soak (bench/soak.ts, default 10 minutes): 100 paced
+ * viewers with seeks and aborts, every body byte checked, the server's RSS, fds and event-loop delay sampled
+ * every 10 s; the full run includes it only with `--soak` (and `--minutes N`), since it would triple its length.
+ * Every wrk run also reads the server's CPU time, for MB per server CPU-second. The run ends with the list of
+ * the bars it missed (issue 11's: seek p50/p99 against nginx, throughput at 8 and 100 readers, CPU per byte,
+ * RSS per stream, the soak).
+ *
  * `npm run bench -- console` is a separate step: seek p99 with 100 paced streams (each its own session),
  * without and then with 10 operator consoles on the live feed, alternating, to show the feed costs the
  * streams nothing that matters (bar: less than 10 % higher p99).
