@@ -37,7 +37,7 @@ export type StreamBytesHandler = (req: IncomingMessage, res: ServerResponse, raw
 
 /**
  * The bytes route itself, for both ways in: the fast path ahead of Express and the Express route below.
- * Everything that can be built once (the credential sources, the hooks' shape) is built here, once.
+ * What can be built once (the credential sources) is built here, once.
  */
 export function streamBytesHandler(cache: Cache, streams: Streams, auth: Auth, log: Logger): StreamBytesHandler {
   // The session capability when given, else a user's token or cookie.
