@@ -4,9 +4,7 @@
  * (e2e/fixtures.ts); the test clips are made once per run by e2e/global-setup.ts.
  */
 import { defineConfig } from '@playwright/test';
-
-/** Debian's Chromium; scripts/require-tools.sh installs it where it can. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/helpers/browser.ts';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -28,16 +26,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: CHROMIUM_PATH,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
+      args: [...CHROMIUM_ARGS],
     },
   },
 });
