@@ -12,6 +12,8 @@
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
+ * `npm run bench -- ttff [--rounds N --spin-up S --no-write]` runs only the time to first frame from a sleeping
+ * NAS in headless Chromium (bench/ttff.ts).
  *
  * `npm run bench -- soak [--minutes N --no-write]` runs only the soak (bench/soak.ts, default 10 minutes): 100 paced
  * viewers with seeks and aborts, every body byte checked, the server's RSS, fds and event-loop delay sampled
@@ -38,6 +40,7 @@ import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll,
 import { RawConnection } from './raw-http.ts';
 import { authHeaders, contentId, HOST, openSessions, startServer } from './our-server.ts';
 import { runPromotionBench } from './promotion.ts';
+import { runTtffBench } from './ttff.ts';
 import { codeVersion, CONSOLE_RESULTS, fmt, machine, markdownTable, median, percentile, textTable, wholeNumber, writeMarkedSection, writeResultsSection, type Row } from './report.ts';
 import { runScanBench, type ScanFigures } from './scan.ts';
 import { parseSoakOptions, runSoak, type SoakResult } from './soak.ts';
@@ -569,6 +572,7 @@ async function main(): Promise<void> {
     process.exitCode = r.wrong > 0 ? 1 : 0;
     return;
   }
+  if (process.argv[2] === 'ttff') return void (process.exitCode = await runTtffBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   if (process.argv[2] === 'promotion') return void (process.exitCode = await runPromotionBench(process.argv.slice(3), (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-')))));
   const o = parseOptions();
   if (o.step === 'console') {

@@ -79,14 +79,20 @@ export async function findMoov(fh: FileHandle, size: number): Promise<{ offset: 
   return undefined;
 }
 
-/** The source spans a copy holds: the whole file, or the head's leading bytes then the part of `moov` beyond them. */
+/** The moov part of a head starts at a multiple of this (a power of two, so any smaller block size divides it). */
+export const MOOV_ALIGN = 256 * 1024;
+
+/** The source spans a copy holds: the whole file, or the head's leading bytes then the part of `moov` beyond them
+ * (from the MOOV_ALIGN boundary before the box). */
 async function spansOf(job: CopyJob, fh: FileHandle): Promise<{ spans: Span[]; headLen: number; moovOffset: number | null; moovLen: number | null }> {
   if (job.kind === 'copy') return { spans: [{ from: 0, length: job.sourceSize }], headLen: 0, moovOffset: null, moovLen: null };
   const headLen = Math.min(job.headBytes ?? 0, job.sourceSize);
   const spans: Span[] = [{ from: 0, length: headLen }];
   const moov = await findMoov(fh, job.sourceSize);
   if (moov && moov.offset + moov.length > headLen) {
-    const from = Math.max(moov.offset, headLen);
+    // From the boundary before the box: players ask in aligned blocks (Chromium and Firefox in 32 KiB ones),
+    // so the range that fetches a moov at the end starts a little before it, and must not need the NAS.
+    const from = Math.max(Math.floor(moov.offset / MOOV_ALIGN) * MOOV_ALIGN, headLen);
     const length = moov.offset + moov.length - from;
     spans.push({ from, length });
     return { spans, headLen, moovOffset: from, moovLen: length };

@@ -173,6 +173,12 @@ export const MAX_STUCK_NAS_OPENS = 4;
 
 /** How long a NAS open may take before a range the head covers in part is answered from the head alone. */
 const NAS_WAIT_MS = 150;
+/**
+ * A NAS open pending longer than this means the disk is asleep (or busy): an awake NAS opens a file in a
+ * few ms, and a NAS that is gone fails faster still. A start with a head waits no longer than this for its
+ * probe, and ranges the head answers in part stop waiting for the file until that open lands.
+ */
+const NAS_ASLEEP_MS = 25;
 const PRIORITY: Record<PromoteReason, number> = { pinned: 0, popular: 1, prewarm: 1, head: 2 };
 
 interface Job {
@@ -193,17 +199,32 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
   // An open on a dead mount never returns and holds a thread of the pool for good. Past a few such
   // opens, new NAS opens fail at once instead of taking the last threads the SSD streams need.
   let stuckOpens = 0;
+  // NAS files with an open pending for longer than NAS_ASLEEP_MS (a disk spinning up), by path: a start or a
+  // range that the head can answer does not wait for them again.
+  const waking = new Map<string, number>();
   const openNas: Opener = (realRoot, file) => {
     if (stuckOpens >= MAX_STUCK_NAS_OPENS) return Promise.reject(Object.assign(new Error('the NAS is not answering'), { code: 'ENASHUNG' }));
     const opening = rawOpenNas(realRoot, file);
     let late = false;
+    // Armed first, so that it fires before the caller's own timeout of the same length answers 503.
     const timer = setTimeout(() => {
       late = true;
       stuckOpens++;
     }, o.nasTimeoutMs);
+    let slow = false;
+    const slowTimer = setTimeout(() => {
+      slow = true;
+      waking.set(file, (waking.get(file) ?? 0) + 1);
+    }, NAS_ASLEEP_MS);
     const settle = (): void => {
       clearTimeout(timer);
+      clearTimeout(slowTimer);
       if (late) stuckOpens--;
+      if (slow) {
+        const n = (waking.get(file) ?? 1) - 1;
+        if (n > 0) waking.set(file, n);
+        else waking.delete(file);
+      }
     };
     opening.then(settle, settle);
     return opening;
@@ -468,17 +489,20 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
       let head: HeadRef | undefined;
       if (headEntry && !matches(headEntry, loc)) dropSoon(headEntry, 'invalid');
       else if (headEntry) head = headRefOf(headEntry);
-      if (opts?.recheck) {
+      // The disk is known to be spinning up (an open of this file is already late): with a head, neither a
+      // start nor a range waits for it again; the head answers at once and the pending open wakes the disk.
+      const asleep = head !== undefined && waking.has(loc.path);
+      if (opts?.recheck && !asleep) {
         // A head lets a start go ahead while a sleeping NAS disk spins up; without one, wait for the NAS.
         try {
-          await probeNas(loc, head ? NAS_WAIT_MS : o.nasTimeoutMs).then((r) => {
+          await probeNas(loc, head ? NAS_ASLEEP_MS : o.nasTimeoutMs).then((r) => {
             if (r === 'late' && !head) throw Object.assign(new Error('NAS open timed out'), { code: 'ETIMEDOUT' });
           });
         } catch (err) {
           throw new FileUnavailable(contentId, (err as NodeJS.ErrnoException).code ?? 'EIO');
         }
       }
-      return { ...base, path: loc.path, root: loc.root, source: 'nas', head, open: openNas };
+      return { ...base, nasWaitMs: asleep ? 0 : NAS_WAIT_MS, path: loc.path, root: loc.root, source: 'nas', head, open: openNas };
     },
 
     noteStart(contentId) {

@@ -145,7 +145,10 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     return fromOpened(nas, c);
   }
   const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end }));
-  return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+  // The body closes the handles its segments read; a range wholly past the head reads none from the head file.
+  if (pieces.some((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+  await headFile.fh.close().catch(() => undefined);
+  return prepared(plan, head.size, head.mtimeMs, segments, [nas.fh]);
 }
 
 const closeAll = (handles: readonly FileHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));

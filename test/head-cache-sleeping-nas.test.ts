@@ -1,0 +1,137 @@
+/**
+ * A start from a sleeping NAS with the head on the SSD, as a browser makes it: the player's ranges come
+ * in aligned blocks (Chromium asks for a moov at the end from the 32 KiB boundary before it), and /info,
+ * /start and the first ranges arrive while the disk spins up. None of them may wait for the disk when the
+ * head holds what they ask for. The NAS is played by an opener whose opens hang until the test wakes it.
+ * And a seek past the head, the commonest range of all, must not leave the head file open.
+ */
+import { after, before, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { openInside, type Opener } from '../app/library/index.ts';
+import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const HEAD = 65_536;
+
+describe('when the NAS disk sleeps and the video has its head on the SSD', () => {
+  let ts: TestServer;
+  let ssd: { dir: string; cleanup: () => Promise<void> };
+  let opens = 0;
+  let asleep = false;
+  let wake = (): void => undefined;
+  let woken: Promise<void> = Promise.resolve();
+  const openNas: Opener = async (root, file) => {
+    opens++;
+    if (asleep) await woken;
+    return openInside(root, file);
+  };
+  const sleepNas = (): void => {
+    asleep = true;
+    woken = new Promise((r) => (wake = r));
+  };
+  const wakeNas = (): void => {
+    asleep = false;
+    wake();
+  };
+
+  before(async () => {
+    ssd = await tempDir('wsoptv-ssd-');
+    ts = await startTestServer(
+      async (lib) => {
+        await copySample(lib, 'faststart.mp4', false);
+        await promisify(execFile)('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '8', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', path.join(lib, 'moov-at-end.mp4')]);
+      },
+      ['--cache', ssd.dir, '--cache-reserve', '0', '--head-bytes', String(HEAD), '--nas-timeout', '30s'],
+      { openNas },
+    );
+    await ts.server.cache.idle();
+  });
+  after(async () => {
+    wakeNas();
+    await ts.close();
+    await ssd.cleanup();
+  });
+  beforeEach(() => {
+    wakeNas();
+    opens = 0;
+  });
+
+  it('the range a browser sends for a moov at the end (from the 32 KiB block before it) is answered from the head', async () => {
+    const id = ts.idOf('moov-at-end.mp4');
+    const file = await readFile(path.join(ts.libraryDir, 'moov-at-end.mp4'));
+    const moovAt = file.lastIndexOf(Buffer.from('moov')) - 4;
+    const blockStart = Math.floor(moovAt / 32_768) * 32_768;
+    assert.ok(blockStart > HEAD && blockStart < moovAt, `the moov (at ${moovAt}) is past the leading bytes and not on a block boundary`);
+    sleepNas();
+    const res = await ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${blockStart}-` } });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers['content-range'], `bytes ${blockStart}-${file.length - 1}/${file.length}`);
+    assert.deepEqual(res.body, file.subarray(blockStart));
+    assert.equal(opens, 0, 'the NAS was not asked');
+  });
+
+  it('while the disk spins up, /info, /start and ranges the head answers do not wait for it again', async () => {
+    const id = ts.idOf('faststart.mp4');
+    sleepNas();
+    // The first start waits a moment for the NAS (its open stays pending: the disk is waking) and goes ahead on the head.
+    const first = await ts.request(`/api/stream/${id}/start`, { method: 'POST' });
+    assert.equal(first.status, 201, first.body.toString());
+    assert.equal(opens, 1);
+    assert.equal((await ts.server.cache.getStreamPath(id)).nasWaitMs, 0, 'a range does not wait for a disk known to be waking');
+    const info = await ts.request(`/api/stream/${id}/info`);
+    assert.equal(info.status, 200);
+    const again = await ts.request(`/api/stream/${id}/start`, { method: 'POST' });
+    assert.equal(again.status, 201);
+    assert.equal(opens, 1, 'neither /info nor the second /start opened the sleeping file again');
+    const range = await ts.request(first.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
+    assert.equal(range.status, 206);
+    assert.match(String(range.headers['content-range']), new RegExp(`^bytes 0-${HEAD - 1}/`), 'the head part alone');
+    wakeNas();
+    // Once the open lands the disk is awake: the next ranges wait their usual moment for it again.
+    assert.ok(await eventually(async () => (await ts.server.cache.getStreamPath(id)).nasWaitMs > 0, 3_000));
+    const full = await ts.request(first.json().stream_url, { as: false, headers: { range: 'bytes=0-' } });
+    assert.equal(full.status, 206);
+    assert.equal(full.body.length, (await readFile(path.join(ts.libraryDir, 'faststart.mp4'))).length);
+  });
+});
+
+describe('when a range of a video with a head lies wholly past the head', () => {
+  let ts: TestServer;
+  let ssd: { dir: string; cleanup: () => Promise<void> };
+  before(async () => {
+    ssd = await tempDir('wsoptv-ssd-');
+    ts = await startTestServer((lib) => copySample(lib, 'clip.mp4', false), ['--cache', ssd.dir, '--cache-reserve', '0', '--head-bytes', String(HEAD)]);
+    await ts.server.cache.idle();
+  });
+  after(async () => {
+    await ts.close();
+    await ssd.cleanup();
+  });
+
+  /** This process's descriptors open on files under the SSD's heads folder (Linux: /proc/self/fd). */
+  const headDescriptors = async (): Promise<number> => {
+    const heads = path.join(await realpath(ssd.dir), 'heads') + path.sep;
+    let n = 0;
+    for (const fd of await readdir('/proc/self/fd')) {
+      const to = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (to.startsWith(heads)) n++;
+    }
+    return n;
+  };
+
+  it('the head file is not left open: each response closes every handle it opened', { skip: process.platform !== 'linux' }, async () => {
+    const id = ts.idOf('clip.mp4');
+    const file = await readFile(path.join(ts.libraryDir, 'clip.mp4'));
+    for (let i = 0; i < 5; i++) {
+      const at = HEAD + 10_000 * (i + 1);
+      const res = await ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${at}-${at + 999}` } });
+      assert.equal(res.status, 206);
+      assert.deepEqual(res.body, file.subarray(at, at + 1000));
+    }
+    assert.ok(await eventually(async () => (await headDescriptors()) === 0, 2_000), `${await headDescriptors()} descriptors still open on the head`);
+  });
+});
