@@ -4,20 +4,20 @@
  * (e2e/fixtures.ts); the test clips are made once per run by e2e/global-setup.ts.
  */
 import { defineConfig } from '@playwright/test';
-
-/** Debian's Chromium; scripts/require-tools.sh installs it where it can. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/helpers/browser.ts';
 
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '*.spec.ts',
   globalSetup: './e2e/global-setup.ts',
   outputDir: 'test-results/e2e',
-  // Two cores here: a worker each. No retries: a flaky test should be seen, not hidden.
-  workers: 2,
+  // One worker: real playback in Chromium takes a core, the server and the page the other. No retries: a
+  // flaky test should be seen, not hidden.
+  workers: 1,
   retries: 0,
   forbidOnly: true,
-  timeout: 60_000,
+  // Real playback: a test waits for seconds of video, longer on a busy machine.
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   reporter: [['list']],
   use: {
@@ -26,16 +26,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: CHROMIUM_PATH,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
+      args: [...CHROMIUM_ARGS],
     },
   },
 });

@@ -22,7 +22,7 @@ import { UserStore } from './persistence/user-store.ts';
 import { externalChanges } from './persistence/change-signal.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import { createStreams, type Streams } from './stream/index.ts';
-import { createHttpApp } from './server/app.ts';
+import { createHttpHandler } from './server/app.ts';
 import { createConsoleFeed, type ConsoleFeed, type FeedOptions } from './server/console-feed.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
 
@@ -145,7 +145,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       if (changed()) enforceAccounts();
     }, ACCOUNT_WATCH_MS);
     accountWatch.unref();
-    const app = createHttpApp({
+    const handler = createHttpHandler({
       library,
       cache,
       auth,
@@ -159,7 +159,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       feed,
       listenHost: config.host,
     });
-    server = await listen(app, config.port, config.host);
+    server = await listen(handler, config.port, config.host);
     const port = boundPort(server);
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const running = server;

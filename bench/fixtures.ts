@@ -57,6 +57,23 @@ export function isOffsetSlice(body: Buffer, start: number): boolean {
   return true;
 }
 
+/** The offset pattern, long enough that any piece up to 1 MiB is one slice of it from any phase. */
+const PATTERN = Buffer.from(Array.from({ length: 251 * 4179 + 251 }, (_, i) => i % 251));
+const PATTERN_SPAN = PATTERN.length - 251;
+
+/**
+ * True when `piece` is exactly the offset file's bytes from `offset` on: every byte compared, by memcmp
+ * against the pattern, so a check of every body byte costs the checker little next to the reads.
+ */
+export function matchesOffsetFile(piece: Buffer, offset: number): boolean {
+  for (let done = 0; done < piece.length; done += PATTERN_SPAN) {
+    const n = Math.min(PATTERN_SPAN, piece.length - done);
+    const phase = (offset + done) % 251;
+    if (!piece.subarray(done, done + n).equals(PATTERN.subarray(phase, phase + n))) return false;
+  }
+  return true;
+}
+
 /** The small real clip (H.264/AAC, faststart) the scan library is made of. */
 export const SCAN_SAMPLE = path.join(PROJECT_ROOT, 'samples', 'wsop-sample-heads-up.mp4');
 

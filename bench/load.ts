@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../app/config/config.ts';
 import { isOffsetSlice } from './fixtures.ts';
-import { spawnTracked, stopTracked, type Tracked } from './procs.ts';
+import { cpuSeconds, spawnTracked, stopTracked, type Tracked } from './procs.ts';
 import { RawConnection } from './raw-http.ts';
 import type { ConsolePlan, ConsoleStats } from './consoles.ts';
 import type { ViewerPlan, ViewerStats } from './viewers.ts';
@@ -20,7 +20,7 @@ export interface Target {
   /** Path of the large file on this server. */
   readonly path: string;
   readonly size: number;
-  /** The process whose memory is measured (our server; nginx's worker). */
+  /** The process whose memory and CPU time are measured (our server; nginx's worker). */
   memoryPid(): number;
 }
 
@@ -183,9 +183,15 @@ export async function seeksWithViewers(t: Target, viewers: number, seeks: number
   }
 }
 
-/** Starts `n` paced viewers against `t` (each on its own path when `paths` are given); resolves once they are running. */
-export function startViewers(t: Target, n: number, headers: Record<string, string>, paths?: readonly string[]): Promise<Viewers> {
-  const plan: ViewerPlan = { host: t.host, port: t.port, path: t.path, paths, size: t.size, viewers: n, chunkBytes: VIEWER_CHUNK, bitsPerSecond: VIEWER_BITS_PER_SECOND, headers };
+/** Starts `n` paced viewers against `t` (each on its own path when `paths` are given, seeking and aborting as `behaviour` says); resolves once they are running. */
+export function startViewers(
+  t: Target,
+  n: number,
+  headers: Record<string, string>,
+  paths?: readonly string[],
+  behaviour: Pick<ViewerPlan, 'seekShare' | 'abortShare' | 'checkAll'> = {},
+): Promise<Viewers> {
+  const plan: ViewerPlan = { host: t.host, port: t.port, path: t.path, paths, size: t.size, viewers: n, chunkBytes: VIEWER_CHUNK, bitsPerSecond: VIEWER_BITS_PER_SECOND, headers, ...behaviour };
   return startChild<ViewerStats>('viewers.ts', 'viewers', plan);
 }
 
@@ -205,6 +211,10 @@ export interface ThroughputResult {
   /** Responses completed (most are still running when the time is up). */
   readonly requests: number;
   readonly errors: number;
+  /** CPU seconds the server process used during the run (user + system, every thread). */
+  readonly serverCpuSeconds: number;
+  /** Megabytes served per server CPU-second: what a small box's cores buy. */
+  readonly mbPerCpuSecond: number;
 }
 
 /**
@@ -251,13 +261,25 @@ export async function runWrk(t: Target, script: string, connections: number, sec
   const args = [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, '--timeout', `${seconds + 30}s`, '-s', script];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   args.push(`http://${t.host}:${t.port}${t.path}`, '--', String(t.size));
+  const pid = t.memoryPid();
+  const cpu0 = cpuSeconds(pid);
   const wrk = spawnTracked('wrk', 'wrk', args);
   const timer = setTimeout(() => void stopTracked(wrk), (seconds + 30) * 1000);
   const code = await wrk.exited;
+  const cpu = cpuSeconds(pid) - cpu0;
   clearTimeout(timer);
   const m = /BENCH bytes=(\d+) duration_us=(\d+) requests=(\d+) errors=(\d+)/.exec(wrk.output());
   if (code !== 0 || !m) throw new Error(`wrk failed (${code}):\n${wrk.output()}`);
   const bytes = Number(m[1]);
   const secondsRun = Number(m[2]) / 1e6;
-  return { connections, mbPerSecond: bytes / 1e6 / secondsRun, bytes, seconds: secondsRun, requests: Number(m[3]), errors: Number(m[4]) };
+  return {
+    connections,
+    mbPerSecond: bytes / 1e6 / secondsRun,
+    bytes,
+    seconds: secondsRun,
+    requests: Number(m[3]),
+    errors: Number(m[4]),
+    serverCpuSeconds: cpu,
+    mbPerCpuSecond: cpu > 0 ? bytes / 1e6 / cpu : NaN,
+  };
 }

@@ -58,15 +58,16 @@ export interface OurServer {
 }
 
 /**
- * Starts our server on `libraryDir` with its database in `dataDir` and any further flags, waits for
+ * Starts our server on `libraryDir` with its database in `dataDir` and any further flags (`nodeArgs` go to
+ * node itself, e.g. --cpu-prof), waits for
  * /api/health and logs in as the first-run admin.
  */
-export async function startServer(libraryDir: string, dataDir: string, extraArgs: readonly string[] = []): Promise<OurServer> {
+export async function startServer(libraryDir: string, dataDir: string, extraArgs: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<OurServer> {
   const port = await freePort();
   const proc = spawnTracked(
     'server',
     process.execPath,
-    ['--import', 'tsx', path.join(PROJECT_ROOT, 'app', 'cmd', 'serve.ts'), '--library', libraryDir, '--data', dataDir, '--port', String(port), '--host', HOST, '--log-level', 'warn', ...extraArgs],
+    [...nodeArgs, '--import', 'tsx', path.join(PROJECT_ROOT, 'app', 'cmd', 'serve.ts'), '--library', libraryDir, '--data', dataDir, '--port', String(port), '--host', HOST, '--log-level', 'warn', ...extraArgs],
     { cwd: PROJECT_ROOT, env: { ...process.env, WSOPTV_ADMIN_PASSWORD: ADMIN_PASSWORD } },
   );
   await waitUntil('/api/health 200', 60_000, async () => (await getJson(port, '/api/health')).status === 200, proc);
@@ -80,4 +81,21 @@ export async function contentId(port: number, title: string, size: number): Prom
   const item = json?.items.find((i) => i.title === title && i.file_size === size);
   if (!item) throw new Error(`${title} (${size} bytes) is not in /api/contents: ${JSON.stringify(json).slice(0, 300)}`);
   return item.id;
+}
+
+/** Opens `n` stream sessions of a video as the admin and returns their capability URLs, one per viewer. */
+export async function openSessions(port: number, contentPath: string, n: number): Promise<string[]> {
+  const id = contentPath.split('/').pop()!;
+  const urls: string[] = [];
+  const conn = new RawConnection(HOST, port);
+  try {
+    for (let i = 0; i < n; i++) {
+      const r = await conn.request('POST', `/api/stream/${id}/start`, { headers: { ...authHeaders(), 'Content-Type': 'application/json' }, body: '{}', keepBody: true, timeoutMs: 10_000 });
+      if (r.status !== 201) throw new Error(`start ${i + 1} answered ${r.status}: ${r.body?.toString('utf8').slice(0, 200)}`);
+      urls.push((JSON.parse(r.body!.toString('utf8')) as { stream_url: string }).stream_url);
+    }
+  } finally {
+    conn.close();
+  }
+  return urls;
 }

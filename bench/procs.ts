@@ -85,6 +85,17 @@ export function rssKiB(pid: number): number {
   return Number(m[1]);
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ, 100 on Linux everywhere in practice). */
+const USER_HZ = 100;
+
+/** CPU seconds a process (all its threads) has used so far, user + system, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
 /** Direct children of a process (nginx's worker under its master), from /proc. */
 export function childPids(pid: number): number[] {
   try {

@@ -86,6 +86,14 @@ export class RawConnection {
     }
   }
 
+  /**
+   * Gives up the request in flight, as a player does when it seeks away mid-body: the connection is
+   * closed and the request rejects with an error whose `aborted` is true. The next request reconnects.
+   */
+  abort(): void {
+    this.fail(Object.assign(new Error('aborted by the client'), { aborted: true }));
+  }
+
   /** Closes the connection. */
   close(): void {
     this.socket?.destroy();

@@ -8,7 +8,7 @@
  * {type:'stop'}; child answers {type:'stats', stats} and exits. The child also exits if the parent goes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { offsetByte } from './fixtures.ts';
+import { matchesOffsetFile, offsetByte } from './fixtures.ts';
 import { RawConnection } from './raw-http.ts';
 
 /** What the viewers read and how fast. */
@@ -23,6 +23,12 @@ export interface ViewerPlan {
   readonly chunkBytes: number;
   readonly bitsPerSecond: number;
   readonly headers: Record<string, string>;
+  /** Share of reads that first jump to a random place in the file, as a player seeking does (0 when absent). */
+  readonly seekShare?: number;
+  /** Share of reads given up part-way through the body (the connection closed), as a player seeking away does. */
+  readonly abortShare?: number;
+  /** Compare every body byte with the file, not one in CHECK_STRIDE. */
+  readonly checkAll?: boolean;
 }
 
 /** What the viewers did. */
@@ -37,6 +43,10 @@ export interface ViewerStats {
   readonly connects: number;
   readonly seconds: number;
   readonly firstError: string | null;
+  /** Reads that jumped to a random offset first. */
+  readonly seeks: number;
+  /** Reads given up part-way on purpose (not errors). */
+  readonly aborts: number;
 }
 
 /** Longest a single range may take before the viewer counts an error and reconnects. */
@@ -54,6 +64,8 @@ interface Totals {
   wrongBodies: number;
   connects: number;
   firstError: string | null;
+  seeks: number;
+  aborts: number;
 }
 
 /** Counts sampled bytes of a body piece that differ from the offset file's bytes. */
@@ -78,15 +90,27 @@ async function viewer(plan: ViewerPlan, signal: AbortSignal, totals: Totals): Pr
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
+      if (plan.seekShare && Math.random() < plan.seekShare) {
+        chunk = Math.floor(Math.random() * chunks);
+        totals.seeks++;
+      }
       const start = chunk * plan.chunkBytes;
       const end = Math.min(start + plan.chunkBytes, plan.size) - 1;
+      // A read to give up: the connection closes once this many body bytes have arrived.
+      const abortAfter = plan.abortShare && Math.random() < plan.abortShare ? Math.floor(Math.random() * (end - start)) : -1;
+      let aborting = false;
       let wrong = 0;
       try {
         const r = await conn.get(plan.path, {
           headers: { ...plan.headers, Range: `bytes=${start}-${end}` },
           timeoutMs: REQUEST_TIMEOUT_MS,
           onBody: (piece, offset) => {
-            wrong += wrongSampled(piece, start + offset);
+            if (plan.checkAll) wrong += matchesOffsetFile(piece, start + offset) ? 0 : 1;
+            else wrong += wrongSampled(piece, start + offset);
+            if (abortAfter >= 0 && !aborting && offset + piece.length >= abortAfter) {
+              aborting = true;
+              setImmediate(() => conn.abort());
+            }
           },
         });
         totals.requests++;
@@ -97,9 +121,14 @@ async function viewer(plan: ViewerPlan, signal: AbortSignal, totals: Totals): Pr
           totals.firstError ??= `status ${r.status}, ${r.bodyBytes} bytes for ${end - start + 1}`;
         }
       } catch (err) {
-        totals.errors++;
-        totals.firstError ??= (err as Error).message;
-        await sleep(100); // a refused or reset connection: do not spin
+        if ((err as { aborted?: boolean }).aborted === true) {
+          totals.aborts++;
+          if (wrong > 0) totals.wrongBodies++;
+        } else {
+          totals.errors++;
+          totals.firstError ??= (err as Error).message;
+          await sleep(100); // a refused or reset connection: do not spin
+        }
       }
       chunk = (chunk + 1) % chunks;
       due += periodMs;
@@ -119,7 +148,7 @@ function main(): void {
   const send = process.send?.bind(process);
   if (!send) throw new Error('bench/viewers.ts runs as a child of bench/run.ts (it needs an IPC channel)');
   const controller = new AbortController();
-  const totals: Totals = { requests: 0, bytes: 0, late: 0, errors: 0, wrongBodies: 0, connects: 0, firstError: null };
+  const totals: Totals = { requests: 0, bytes: 0, late: 0, errors: 0, wrongBodies: 0, connects: 0, firstError: null, seeks: 0, aborts: 0 };
   let loops: Promise<void>[] = [];
   let t0 = 0;
   process.on('disconnect', () => process.exit(0));

@@ -13,7 +13,7 @@ import { startTestServer } from '../test/helpers/server.ts';
 
 const OUT = path.join(PROJECT_ROOT, 'docs', 'screenshots');
 const PASSWORD = 'viewer-password';
-const PAGES = ['now', 'slots', 'metrics', 'history', 'users', 'library', 'cache', 'share'] as const;
+const PAGES = ['now', 'slots', 'metrics', 'history', 'users', 'library', 'hands', 'cache', 'share'] as const;
 
 const ts = await startTestServer(
   async (lib) => {

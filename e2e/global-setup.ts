@@ -1,6 +1,6 @@
 /**
  * Makes the browser suite's clips once per run (ffmpeg), into test-results/e2e-clips, for every worker's
- * server to copy: three 40 s days of an event and a 60 s clip for seeking.
+ * server to copy: three 40 s days of an event, a 60 s clip for seeking and a 60 s one of a high bitrate.
  */
 import { mkdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,6 +16,9 @@ export const CLIPS: Readonly<Record<string, readonly [number, string]>> = {
   'day-2.mp4': [40, '1M'],
   'day-10.mp4': [40, '1M'],
   'seek.mp4': [60, '1M'],
+  // The console's live stream: a bitrate high enough that a slow line keeps the player reading, not
+  // resting on what it has buffered.
+  'live.mp4': [60, '5M'],
 };
 
 export default async function globalSetup(): Promise<void> {

@@ -84,8 +84,9 @@ test.describe('when a viewer moves by hands', () => {
     expect(await page.locator('video').evaluate((v: HTMLVideoElement) => v.paused)).toBe(true);
     expect(await now(page)).toBeGreaterThanOrEqual(29.5);
     const best = DAYS['Day 1'].filter((h) => h.is_best);
-    // Jumps happen on the player's timeupdate (about 4 a second), so a moment past a hand's end may show.
-    const outside = (await recorded(page)).filter((t) => !best.some((h) => t >= h.start - 0.1 && t < h.end + 0.6));
+    // A jump lands a moment after a hand's end (a timer, late on a busy machine): allow a second, far less
+    // than the 14 s between the best hands.
+    const outside = (await recorded(page)).filter((t) => !best.some((h) => t >= h.start - 0.1 && t < h.end + 1));
     expect(outside).toEqual([]);
     expect((await recorded(page)).length).toBeGreaterThan(5);
     await context.close();
@@ -101,7 +102,7 @@ test.describe('when a viewer moves by hands', () => {
     await recordTimes(page);
     await playPast(page, 9.5);
     const hands = DAYS['Day 2'];
-    expect((await recorded(page)).filter((t) => !hands.some((h) => t >= h.start - 0.1 && t < h.end + 0.6))).toEqual([]);
+    expect((await recorded(page)).filter((t) => !hands.some((h) => t >= h.start - 0.1 && t < h.end + 1))).toEqual([]);
     await context.close();
   });
 });
@@ -133,7 +134,11 @@ test.describe('when spoiler-safe is on (the default)', () => {
     await page.goto(`/watch/${server.dayId('Day 1')}`);
     await expect(page.locator('#spoiler-safe')).toBeChecked();
     await playPast(page, 0.2);
-    await page.locator('video').evaluate((v: HTMLVideoElement) => v.pause());
+    await page.locator('video').evaluate((v: HTMLVideoElement) => {
+      v.pause();
+      v.currentTime = 0.5; // before the first hand (2-6), however far a slow machine let it play
+    });
+    await expect.poll(() => now(page)).toBeCloseTo(0.5, 1);
     await expect(page.locator('#timeline .hand')).toHaveCount(0);
     await expect(page.locator('#hand-list li')).toHaveCount(0);
     await expect(page.locator('#hand-summary')).not.toContainText('of 6');

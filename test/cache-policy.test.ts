@@ -69,7 +69,7 @@ describe('when room is made in the budget', () => {
   });
 });
 
-describe('when copies differ in size and starts (GreedyDual-Size-Frequency: L + starts / size)', () => {
+describe('when copies differ in size and starts (GreedyDual-Size-Frequency: L + max(1, starts) / size)', () => {
   const policy = (): CachePolicy => new CachePolicy({ promoteAfter: 3, promoteWindowMs: 24 * H, budgetBytes: 1000 });
 
   it('a large copy goes before a small one of the same starts, even when streamed more recently', () => {
@@ -94,7 +94,8 @@ describe('when copies differ in size and starts (GreedyDual-Size-Frequency: L + 
   it('the clock rises to the value of each copy evicted for the budget, so old value fades', () => {
     const p = policy();
     p.add('copy', 'old', 100, 0);
-    p.noteStart('old', 1 * H); // 2/100 at L = 0
+    p.noteStart('old', 1 * H);
+    p.noteStart('old', 1.5 * H); // 2/100 at L = 0
     p.add('copy', 'gone', 100, 2 * H); // 1/100
     assert.ok(p.remove('copy', 'gone', 'budget')); // L = 1/100
     p.add('copy', 'admin', 100, 3 * H); // L + 1/100 = 2/100: ties old, which was streamed earlier
@@ -106,6 +107,29 @@ describe('when copies differ in size and starts (GreedyDual-Size-Frequency: L + 
     p.add('copy', 'new', 100, 5 * H); // 3/100: the copy started twice long ago now goes first
     p.noteStart('old', 6 * H); // but a start now values old at L + 3/100 = 5/100
     assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'new' }]);
+  });
+
+  it('a copy not started yet counts as one start, and its first start replaces that stand-in rather than adding to it', () => {
+    const p = policy();
+    p.noteStart('twice', 0);
+    p.noteStart('twice', 1 * H);
+    p.add('copy', 'twice', 100, 2 * H); // 2/100
+    p.add('copy', 'prewarm', 100, 3 * H); // no start yet: stands for one, 1/100
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'prewarm' }]);
+    p.noteStart('prewarm', 4 * H); // the start it was made for: still 1/100, not 2/100
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'prewarm' }], 'one real start is worth less than two, though streamed later');
+    p.noteStart('prewarm', 5 * H); // a second real start: 2/100, ties twice, which was placed earlier
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'twice' }]);
+  });
+
+  it('a pre-warm of a video started within the window before keeps those starts and adds its own', () => {
+    const p = policy();
+    p.noteStart('seen', 0);
+    p.add('copy', 'seen', 100, 1 * H); // 1/100
+    p.add('copy', 'fresh', 100, 1 * H); // stands for one: 1/100
+    p.noteStart('seen', 2 * H); // 2/100
+    p.noteStart('fresh', 2 * H); // 1/100
+    assert.deepEqual(p.victimsFor(900), [{ kind: 'copy', id: 'fresh' }]);
   });
 
   it('heads still go last, leased and pinned copies never, whatever their value', () => {

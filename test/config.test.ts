@@ -168,13 +168,13 @@ function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 const CLI = ['--import', 'tsx', 'app/cmd/serve.ts'];
 
-/** Runs `npm start` with arguments; resolves when it exits (or is killed after 20 s). */
+/** Runs `npm start` with arguments; resolves when it exits (or is killed after 60 s: a cold tsx compile of the whole server on a busy machine takes a while). */
 function runCli(args: string[], extraEnv: Record<string, string> = {}, onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: PROJECT_ROOT, env: cliEnv(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.stdout.on('data', (c: Buffer) => {
       stdout += c.toString();
       onStdout?.(stdout, (s) => child.kill(s));

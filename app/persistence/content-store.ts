@@ -79,6 +79,14 @@ function toContent(r: ContentRow): StoredContent {
   };
 }
 
+/** Where a catalogued video's file is, and its version. */
+export interface Location {
+  readonly relPath: string;
+  readonly mimeType: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
 /** The catalogue table. */
 export class ContentStore {
   private readonly byId;
@@ -90,6 +98,8 @@ export class ContentStore {
   private readonly update;
   private readonly del;
   private readonly count;
+  /** locate()'s answers since the last write. */
+  private readonly located = new Map<string, Location>();
 
   constructor(private readonly db: Db) {
     this.byId = db.prepare<[string], ContentRow>('SELECT * FROM contents WHERE id = ?');
@@ -126,10 +136,19 @@ export class ContentStore {
     return r && toContent(r);
   }
 
-  /** Where a video's file is, its type and version, without reading (or parsing) the rest of its row: range requests ask this. */
-  locate(id: string): { readonly relPath: string; readonly mimeType: string; readonly size: number; readonly mtimeMs: number } | undefined {
+  /**
+   * Where a video's file is, its type and version, without reading (or parsing) the rest of its row: range
+   * requests ask this, several times a second per viewer. Answers are kept in memory until the next write
+   * of the catalogue (only this store writes it: the scan and the hands editor); ids not found are not kept.
+   */
+  locate(id: string): Location | undefined {
+    const kept = this.located.get(id);
+    if (kept) return kept;
     const r = this.locateStmt.get(id);
-    return r && { relPath: r.rel_path, mimeType: r.mime_type, size: r.size, mtimeMs: r.mtime_ms };
+    if (!r) return undefined;
+    const loc: Location = { relPath: r.rel_path, mimeType: r.mime_type, size: r.size, mtimeMs: r.mtime_ms };
+    this.located.set(id, loc);
+    return loc;
   }
 
   /** The video catalogued at that library-relative path, or undefined. */
@@ -151,11 +170,13 @@ export class ContentStore {
 
   /** Replaces a video's hands and title after its sidecar was rewritten; the sidecar's mtime keeps the next scan from re-reading it. */
   setHands(id: string, hands: readonly Hand[], title: string, sidecarMtimeMs: number, now = new Date().toISOString()): void {
+    this.located.clear();
     this.handsStmt.run({ id, handsJson: JSON.stringify(hands), title, sidecarMtimeMs, now });
   }
 
   /** Inserts or updates several records and deletes others, all in one transaction. */
   apply(upserts: readonly ContentRecord[], deletes: readonly string[], now = new Date().toISOString()): void {
+    this.located.clear();
     this.db.transaction(() => {
       for (const id of deletes) this.del.run(id);
       for (const rec of upserts) {

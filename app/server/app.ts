@@ -2,6 +2,7 @@
  * The Express application: routes on top of the modules, the static web UIs, and the error envelope
  * for everything else. The HTTP layer is the only part of the server that imports Express.
  */
+import type { RequestListener } from 'node:http';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Auth } from '../auth/index.ts';
@@ -25,7 +26,8 @@ import { publicAuthRoutes, userRoutes } from './routes/auth.ts';
 import { contentRoutes } from './routes/contents.ts';
 import { healthRoutes } from './routes/health.ts';
 import { sessionRoutes } from './routes/sessions.ts';
-import { streamBytesRoutes, streamInfoRoutes } from './routes/stream.ts';
+import { streamBytesHandler, streamBytesRoutes, streamInfoRoutes, type StreamBytesHandler } from './routes/stream.ts';
+import { streamFastPath } from './stream-fast-path.ts';
 import { webUiRoutes } from './web-ui.ts';
 
 /** What the HTTP layer needs from the rest of the server. */
@@ -52,8 +54,21 @@ export interface HttpDeps {
 /** The hands editing path, below /api. */
 const HANDS_PATH = /^\/admin\/contents\/[^/]+\/hands$/;
 
-/** Builds the Express application. */
-export function createHttpApp(deps: HttpDeps): Express {
+/**
+ * The server's request listener: the stream bytes' fast path first, then the Express application. Both
+ * answer the bytes with one handler, built once here.
+ */
+export function createHttpHandler(deps: HttpDeps): RequestListener {
+  const bytes = streamBytesHandler(deps.cache, deps.streams, deps.auth, deps.log);
+  const app = createHttpApp(deps, bytes);
+  const fast = streamFastPath(bytes, deps.corsOrigins, deps.log);
+  return (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
+}
+
+/** Builds the Express application; `bytes` answers the stream route (the fast path's handler). */
+export function createHttpApp(deps: HttpDeps, bytes: StreamBytesHandler): Express {
   const { library, cache, auth, streams, log } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -78,7 +93,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   app.use(prometheusRoutes(streams));
 
   // The video bytes bring their own guard: a session capability, a token or the cookie.
-  app.use(streamBytesRoutes(cache, streams, auth, log));
+  app.use(streamBytesRoutes(bytes));
 
   // Everything else under /api needs an active user: a Bearer token or the login cookie.
   app.use('/api', authenticate([bearerSource(auth), cookieSource(auth)]));

@@ -4,7 +4,8 @@
  * a good cookie came too). The stream route adds a third source, the stream-session capability, because
  * a `<video src>` request can carry neither a header nor, from another player, a cookie.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler, Response } from 'express';
 import type { Auth } from '../auth/index.ts';
 import { AuthInvalidToken, AuthUserDisabled, AuthUserPending, Forbidden } from '../model/errors.ts';
 import type { User } from '../model/user.ts';
@@ -26,8 +27,15 @@ export interface Principal {
 /** What a credential source found: nothing to look at, or a credential and whose it is (null: invalid). */
 export type CredentialResult = { readonly present: false } | { readonly present: true; readonly principal: Principal | null };
 
+/** What a credential source may read of a request: an Express request is one, and so is the stream fast path's view. */
+export interface CredentialRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** The query as Express's simple parser (node:querystring) makes it. */
+  readonly query: Readonly<Record<string, unknown>>;
+}
+
 /** Looks for one kind of credential in a request. */
-export type CredentialSource = (req: Request) => Promise<CredentialResult>;
+export type CredentialSource = (req: CredentialRequest) => Promise<CredentialResult>;
 
 const ABSENT: CredentialResult = { present: false };
 
@@ -68,22 +76,29 @@ export function cookieSource(auth: Auth): CredentialSource {
   };
 }
 
+/**
+ * The active user proven by the first of `sources` that finds a credential; throws AuthInvalidToken,
+ * AuthUserPending or AuthUserDisabled otherwise.
+ */
+export async function resolvePrincipal(sources: readonly CredentialSource[], req: CredentialRequest): Promise<Principal> {
+  for (const source of sources) {
+    const found = await source(req);
+    if (!found.present) continue;
+    const p = found.principal;
+    if (!p) throw new AuthInvalidToken();
+    // Status is read fresh on every request, so disabling a user stops their live tokens at once.
+    if (p.user.status === 'pending') throw new AuthUserPending();
+    if (p.user.status === 'disabled') throw new AuthUserDisabled();
+    return p;
+  }
+  throw new AuthInvalidToken();
+}
+
 /** Requires an active user proven by one of `sources`; the principal is kept in `res.locals`. */
 export function authenticate(sources: readonly CredentialSource[]): RequestHandler {
   return async (req, res, next) => {
-    for (const source of sources) {
-      const found = await source(req);
-      if (!found.present) continue;
-      const p = found.principal;
-      if (!p) throw new AuthInvalidToken();
-      // Status is read fresh on every request, so disabling a user stops their live tokens at once.
-      if (p.user.status === 'pending') throw new AuthUserPending();
-      if (p.user.status === 'disabled') throw new AuthUserDisabled();
-      res.locals.principal = p;
-      next();
-      return;
-    }
-    throw new AuthInvalidToken();
+    res.locals.principal = await resolvePrincipal(sources, req);
+    next();
   };
 }
 

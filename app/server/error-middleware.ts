@@ -2,7 +2,8 @@
  * The one place where errors become HTTP answers: domain errors map to a status and a stable code,
  * everything else is a 500 whose details stay in the log. Bodies never carry a path or a stack.
  */
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import {
   assertNever,
@@ -67,8 +68,12 @@ export function statusOf(code: ErrorCode): number {
   }
 }
 
-/** Sends an error envelope; extra headers (Allow, Content-Range, Retry-After) come from the error itself. */
-export function sendError(res: Response, err: DomainError, acceptLanguage: string | undefined): void {
+/**
+ * Sends an error envelope; extra headers (Allow, Content-Range, Retry-After) come from the error itself.
+ * Written on the plain response, as Express's `res.json` would (same headers, no body for HEAD), so the
+ * stream fast path and the Express routes answer byte for byte alike.
+ */
+export function sendError(res: ServerResponse, err: DomainError, acceptLanguage: string | undefined, method?: string): void {
   const status = statusOf(err.code);
   if (err instanceof MethodNotAllowed) res.setHeader('Allow', err.allowed.join(', '));
   if (err instanceof RangeNotSatisfiable) res.setHeader('Content-Range', `bytes */${err.size}`);
@@ -82,7 +87,12 @@ export function sendError(res: Response, err: DomainError, acceptLanguage: strin
       ...(err.details ? { details: err.details } : {}),
     },
   };
-  res.status(status).json(body);
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', bytes.length);
+  if (method === 'HEAD') res.end();
+  else res.end(bytes);
 }
 
 /**
@@ -105,25 +115,37 @@ export function fromHttpLayer(err: unknown): DomainError | undefined {
   return new ValidationFailed('request', 'is malformed');
 }
 
+/**
+ * Answers a request that failed: the one mapping of errors to answers and log lines, shared by the
+ * Express error middleware and the stream fast path. `pathname` is the request's path without its query.
+ */
+export function answerError(log: Logger, err: unknown, req: IncomingMessage, pathname: string, res: ServerResponse): void {
+  const domain = err instanceof DomainError ? err : fromHttpLayer(err);
+  const lang = header(req.headers['accept-language']);
+  if (res.headersSent) {
+    // Too late for a status: cut the connection so the client sees a short body, not a wrong one.
+    log.warn({ err: domain ? domain.message : String(err), path: pathname }, 'error after headers were sent');
+    res.destroy();
+    return;
+  }
+  if (domain) {
+    if (statusOf(domain.code) >= 500) log.warn({ code: domain.code, reason: domain.message, path: pathname }, 'request failed');
+    else if (!(err instanceof DomainError)) log.info({ code: domain.code, reason: domain.message, method: req.method }, 'client error');
+    sendError(res, domain, lang, req.method);
+    return;
+  }
+  log.error({ err, path: pathname, method: req.method }, 'unhandled error');
+  sendError(res, new InternalError(), lang, req.method);
+}
+
 /** Express error middleware: the last handler. */
 export function errorMiddleware(log: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    const domain = err instanceof DomainError ? err : fromHttpLayer(err);
-    if (res.headersSent) {
-      // Too late for a status: cut the connection so the client sees a short body, not a wrong one.
-      log.warn({ err: domain ? domain.message : String(err), path: req.path }, 'error after headers were sent');
-      res.destroy();
-      return;
-    }
-    if (domain) {
-      if (statusOf(domain.code) >= 500) log.warn({ code: domain.code, reason: domain.message, path: req.path }, 'request failed');
-      else if (!(err instanceof DomainError)) log.info({ code: domain.code, reason: domain.message, method: req.method }, 'client error');
-      sendError(res, domain, req.get('accept-language'));
-      return;
-    }
-    log.error({ err, path: req.path, method: req.method }, 'unhandled error');
-    sendError(res, new InternalError(), req.get('accept-language'));
-  };
+  return (err, req, res, _next) => answerError(log, err, req, req.path, res);
+}
+
+/** A header as one string (Express's `req.get` answers the first of a repeated one). */
+function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 class InternalError extends DomainError {

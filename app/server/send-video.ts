@@ -227,8 +227,8 @@ export async function sendVideo(req: IncomingMessage, res: ServerResponse, conte
         res.end();
         return closeThen(() => finish(0, false));
       }
-      // No wait between the check of res.destroyed above and here: pump's close listener cannot miss the close.
-      pump(new FileBody(p.segments), res, hooks.onBytes, finish);
+      // No wait between the check of res.destroyed above and here: the pump's close listener cannot miss the close.
+      new BodyPump(new FileBody(p.segments), res, hooks.onBytes, finish);
       return;
     }
     default:
@@ -240,35 +240,60 @@ export async function sendVideo(req: IncomingMessage, res: ServerResponse, conte
  * Writes the body with backpressure and counts a chunk only once the socket has taken it (the write
  * callback), so a session's bytes are what really left, not what was read. However the response ends,
  * the body is destroyed and its file handle closed, and `finish` runs once.
+ *
+ * One object per response, its listeners bound once: a socket runs write callbacks in the order of the
+ * writes, so one callback and a queue of the chunks in flight serve every chunk (no closure per chunk).
  */
-function pump(body: FileBody, res: ServerResponse, onBytes: ((n: number) => void) | undefined, finish: (sent: number, aborted: boolean) => void): void {
-  let sent = 0;
-  let over = false;
-  const end = (aborted: boolean): void => {
-    if (over) return;
-    over = true;
-    body.destroy();
-    finish(sent, aborted);
+class BodyPump {
+  private sent = 0;
+  private over = false;
+  /** Chunks written whose callback has not run yet, oldest first. */
+  private readonly inFlight: Buffer[] = [];
+
+  constructor(
+    private readonly body: FileBody,
+    private readonly res: ServerResponse,
+    private readonly onBytes: ((n: number) => void) | undefined,
+    private readonly finish: (sent: number, aborted: boolean) => void,
+  ) {
+    body.on('data', this.onData);
+    res.on('drain', this.onDrain);
+    body.on('end', this.onEnd);
+    body.on('error', this.onError);
+    res.on('close', this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.inFlight.push(chunk);
+    if (!this.res.write(chunk, this.onWritten)) this.body.pause();
   };
-  body.on('data', (chunk: Buffer) => {
-    const n = chunk.length;
-    const more = res.write(chunk, (err) => {
-      if (err) return;
-      // The socket is done with these bytes: their buffer can serve the next read (see FileBody).
-      body.release(chunk);
-      sent += n;
-      onBytes?.(n);
-    });
-    if (!more) body.pause();
-  });
-  res.on('drain', () => body.resume());
-  body.on('end', () => res.end());
-  // A read error after the headers: cut the connection so the client sees a short body, never a wrong one.
-  body.on('error', () => {
-    res.destroy();
-    end(true);
-  });
-  res.on('close', () => end(!res.writableFinished));
+
+  private readonly onWritten = (err?: Error | null): void => {
+    const chunk = this.inFlight.shift();
+    if (err || chunk === undefined) return;
+    // The socket is done with these bytes: their buffer can serve the next read (see FileBody).
+    this.body.release(chunk);
+    this.sent += chunk.length;
+    this.onBytes?.(chunk.length);
+  };
+
+  private readonly onDrain = (): void => void this.body.resume();
+  private readonly onEnd = (): void => void this.res.end();
+
+  /** A read error after the headers: cut the connection so the client sees a short body, never a wrong one. */
+  private readonly onError = (): void => {
+    this.res.destroy();
+    this.end(true);
+  };
+
+  private readonly onClose = (): void => this.end(!this.res.writableFinished);
+
+  private end(aborted: boolean): void {
+    if (this.over) return;
+    this.over = true;
+    this.body.destroy();
+    this.finish(this.sent, aborted);
+  }
 }
 
 function header(v: string | string[] | undefined): string | undefined {

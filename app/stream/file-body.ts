@@ -67,7 +67,8 @@ export class FileBody extends Readable {
   private seg = 0;
   private pos: number;
   private nextRead = FIRST_READ;
-  private reading = false;
+  /** The buffer of the read in flight, if one is. */
+  private reading: ArrayBuffer | null = null;
   /** Bytes handed to the consumer so far. */
   bytesRead = 0;
 
@@ -79,7 +80,7 @@ export class FileBody extends Readable {
   }
 
   override _read(): void {
-    if (this.reading) return;
+    if (this.reading !== null) return;
     let s = this.segments[this.seg];
     while (s && s.end - this.pos + 1 <= 0) {
       s = this.segments[++this.seg];
@@ -93,32 +94,36 @@ export class FileBody extends Readable {
     const n = Math.min(this.nextRead, remaining);
     const ab = pool.take(this.nextRead);
     this.nextRead = Math.min(this.nextRead * 2, MAX_READ);
-    this.reading = true;
-    s.fh.read(Buffer.from(ab, 0, n), 0, n, this.pos).then(
-      ({ bytesRead, buffer }) => {
-        this.reading = false;
-        if (this.destroyed) {
-          pool.give(ab);
-          return;
-        }
-        if (bytesRead === 0) {
-          pool.give(ab);
-          // The file shrank under us: end early; Content-Length tells the client the body is short.
-          this.destroy(Object.assign(new Error('file shrank while being read'), { code: 'ESHRUNK' }));
-          return;
-        }
-        this.pos += bytesRead;
-        this.bytesRead += bytesRead;
-        this.lent.add(ab);
-        this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-      },
-      (err: Error) => {
-        this.reading = false;
-        pool.give(ab);
-        this.destroy(err);
-      },
-    );
+    this.reading = ab;
+    s.fh.read(Buffer.from(ab, 0, n), 0, n, this.pos).then(this.onRead, this.onReadFailed);
   }
+
+  /** The read in flight has landed (one at a time, so its buffer is `reading`): bound once, not a closure per read. */
+  private readonly onRead = ({ bytesRead, buffer }: { bytesRead: number; buffer: Buffer }): void => {
+    const ab = this.reading!;
+    this.reading = null;
+    if (this.destroyed) {
+      pool.give(ab);
+      return;
+    }
+    if (bytesRead === 0) {
+      pool.give(ab);
+      // The file shrank under us: end early; Content-Length tells the client the body is short.
+      this.destroy(Object.assign(new Error('file shrank while being read'), { code: 'ESHRUNK' }));
+      return;
+    }
+    this.pos += bytesRead;
+    this.bytesRead += bytesRead;
+    this.lent.add(ab);
+    this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+  };
+
+  private readonly onReadFailed = (err: Error): void => {
+    const ab = this.reading!;
+    this.reading = null;
+    pool.give(ab);
+    this.destroy(err);
+  };
 
   /**
    * Gives a chunk's memory back for later reads. Call it only once nothing will touch the chunk again

@@ -292,6 +292,21 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
       }
     };
 
+    // timeupdate comes about 4 times a second, later on a busy machine; a timer set for the end of the hand
+    // playing makes the jump out of it on time.
+    let edge: ReturnType<typeof setTimeout> | undefined;
+    const follow = (): void => {
+      clearTimeout(edge);
+      if (!started || video.seeking || ended || moving) return;
+      const at = video.currentTime;
+      if (plan) followReel(at);
+      else followMode(at);
+      const here = handAt(hands, video.currentTime);
+      if ((plan || currentMode !== 'all') && here && !video.paused && video.playbackRate > 0) {
+        edge = setTimeout(follow, ((here.end - video.currentTime) * 1000) / video.playbackRate + 10);
+      }
+    };
+
     const listeners: [string, EventListener][] = [
       ['loadedmetadata', () => {
         if (setup.startAt > 0) seekTo(setup.startAt);
@@ -318,11 +333,8 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
         }
       }],
       ['timeupdate', () => {
-        const at = video.currentTime;
-        setNow(at);
-        if (!started || video.seeking || ended || moving) return;
-        if (plan) followReel(at);
-        else followMode(at);
+        setNow(video.currentTime);
+        follow();
       }],
       ['ended', () => {
         if (plan && !ended && !moving) followReel(video.duration);
@@ -361,6 +373,7 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
     video.src = session.stream_url;
 
     return () => {
+      clearTimeout(edge);
       window.removeEventListener('keydown', onKey);
       window.removeEventListener('pagehide', leave);
       for (const [name, fn] of listeners) video.removeEventListener(name, fn);

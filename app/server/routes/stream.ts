@@ -6,14 +6,15 @@
  * VLC needs no header, and a stale cookie beside a good session does not break playback. Without it,
  * a Bearer token or the login cookie is needed, and the request joins or opens that user's session.
  */
-import { Router, type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Auth } from '../../auth/index.ts';
 import type { Cache } from '../../cache/index.ts';
 import type { Library } from '../../library/index.ts';
 import { DomainError } from '../../model/errors.ts';
 import type { RangeTicket, Streams } from '../../stream/index.ts';
-import { authenticate, bearerSource, cookieSource, principalOf, type CredentialSource } from '../auth-guard.ts';
+import { bearerSource, cookieSource, resolvePrincipal, type CredentialSource } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { sendVideo } from '../send-video.ts';
 import { streamInfoView } from '../views.ts';
@@ -31,60 +32,73 @@ export function sessionSource(auth: Auth, streams: Streams): CredentialSource {
   };
 }
 
-/** The guard of the bytes route: the session capability when given, else a user's token or cookie. */
-function streamGuard(auth: Auth, streams: Streams): RequestHandler {
-  const withSession = authenticate([sessionSource(auth, streams)]);
-  const withUser = authenticate([bearerSource(auth), cookieSource(auth)]);
-  return (req, res, next) => (req.query.session !== undefined ? withSession : withUser)(req, res, next);
+/** Answers `GET|HEAD /api/stream/{id}` once the id is taken from the path; rejects with the error to answer. */
+export type StreamBytesHandler = (req: IncomingMessage, res: ServerResponse, rawId: unknown, query: Readonly<Record<string, unknown>>) => Promise<void>;
+
+/**
+ * The bytes route itself, for both ways in: the fast path ahead of Express and the Express route below.
+ * What can be built once (the credential sources) is built here, once.
+ */
+export function streamBytesHandler(cache: Cache, streams: Streams, auth: Auth, log: Logger): StreamBytesHandler {
+  // The session capability when given, else a user's token or cookie.
+  const withSession = [sessionSource(auth, streams)];
+  const withUser = [bearerSource(auth), cookieSource(auth)];
+  return async (req, res, rawId, query) => {
+    const p = await resolvePrincipal(query.session !== undefined ? withSession : withUser, { headers: req.headers, query });
+    if (res.destroyed) return; // the client hung up while the guard ran: nothing to admit, nothing to open
+    const id = contentIdParam(rawId);
+    const t0 = performance.now();
+    const file = await cache.getStreamPath(id).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, p.sessionId ?? null);
+      throw err;
+    });
+    let ticket: RangeTicket | undefined;
+    let firstByte = true;
+    // While this response reads an SSD copy or head, the tier does not evict it.
+    const release = cache.lease(id, file.source === 'ssd' ? 'copy' : 'head');
+    try {
+      await sendVideo(req, res, id, file, {
+        // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
+        admit: () => {
+          const t = p.sessionId ? streams.rangeBySession(p.sessionId, id, file.source) : streams.rangeByUser(p.user.id, id, file.source);
+          ticket = t;
+          // If the session ends (an admin, a disabled user) while this response runs, cut it at once.
+          t.onCut(() => res.destroy());
+        },
+        onBytes: (n) => {
+          if (firstByte) {
+            firstByte = false;
+            streams.recordTtfb(file.source, performance.now() - t0);
+          }
+          ticket?.addBytes(n);
+        },
+        onDone: (o) => {
+          release();
+          ticket?.done();
+          // The line is built only when someone reads it: at the default level this is the hot path.
+          if (!log.isLevelEnabled('debug')) return;
+          log.debug(
+            { action: 'stream_request', content_id: id, session_id: ticket?.sessionId ?? p.sessionId ?? null, source: file.source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
+            'stream request',
+          );
+        },
+      });
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, ticket?.sessionId ?? p.sessionId ?? null);
+      throw err;
+    }
+  };
 }
 
-/** `GET|HEAD /api/stream/{id}`: mount before the API-wide guard, it brings its own. */
-export function streamBytesRoutes(cache: Cache, streams: Streams, auth: Auth, log: Logger): Router {
+/**
+ * `GET|HEAD /api/stream/{id}` through Express: mount before the API-wide guard, it brings its own. The
+ * fast path (stream-fast-path.ts) answers the usual form of this URL before Express sees it; this route
+ * answers the rest (a trailing slash, a percent-encoded id, other methods) with the same handler.
+ */
+export function streamBytesRoutes(bytes: StreamBytesHandler): Router {
   const r = Router();
   r.route('/api/stream/:id')
-    .get(streamGuard(auth, streams), async (req, res) => {
-      if (res.destroyed) return; // the client hung up while the guard ran: nothing to admit, nothing to open
-      const id = contentIdParam(req.params.id);
-      const p = principalOf(res);
-      const t0 = performance.now();
-      const file = await cache.getStreamPath(id).catch((err: unknown) => {
-        if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, p.sessionId ?? null);
-        throw err;
-      });
-      let ticket: RangeTicket | undefined;
-      let firstByte = true;
-      // While this response reads an SSD copy or head, the tier does not evict it.
-      const release = cache.lease(id, file.source === 'ssd' ? 'copy' : 'head');
-      try {
-        await sendVideo(req, res, id, file, {
-          // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
-          admit: () => {
-            const t = p.sessionId ? streams.rangeBySession(p.sessionId, id, file.source) : streams.rangeByUser(p.user.id, id, file.source);
-            ticket = t;
-            // If the session ends (an admin, a disabled user) while this response runs, cut it at once.
-            t.onCut(() => res.destroy());
-          },
-          onBytes: (n) => {
-            if (firstByte) {
-              firstByte = false;
-              streams.recordTtfb(file.source, performance.now() - t0);
-            }
-            ticket?.addBytes(n);
-          },
-          onDone: (o) => {
-            release();
-            ticket?.done();
-            log.debug(
-              { action: 'stream_request', content_id: id, session_id: ticket?.sessionId ?? p.sessionId ?? null, source: file.source, status: o.status, range: req.headers.range, bytes: o.bytesSent, aborted: o.aborted, ms: Math.round(performance.now() - t0) },
-              'stream request',
-            );
-          },
-        });
-      } catch (err) {
-        if (err instanceof DomainError && err.code === 'STREAM_FILE_UNAVAILABLE') streams.reportError(err, id, p.user.id, ticket?.sessionId ?? p.sessionId ?? null);
-        throw err;
-      }
-    })
+    .get((req, res) => bytes(req, res, req.params.id, req.query))
     .all(methodNotAllowed('GET', 'HEAD'));
   return r;
 }
