@@ -4,7 +4,7 @@
  * (e2e/fixtures.ts); the test clips are made once per run by e2e/global-setup.ts.
  */
 import { defineConfig } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/helpers/browser.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './e2e/helpers/chromium.ts';
 
 export default defineConfig({
   testDir: 'e2e',

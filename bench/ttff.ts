@@ -30,6 +30,7 @@ import { createLogger } from '../app/log.ts';
 import { sleep } from './procs.ts';
 import { codeVersion, fmt, machine, median, wholeNumber, writeMarkedSection } from './report.ts';
 import { SlowNas } from './slow-nas.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/chromium.ts';
 
 const DOC = path.join(PROJECT_ROOT, 'docs', 'performance.md');
 const SECTION_START = '<!-- bench:ttff:start (written by `npm run bench -- ttff`; edits inside are overwritten) -->';
@@ -43,21 +44,6 @@ const PLAY_TIMEOUT_MS = 30_000;
 /** Playback before the seek, after the NAS is awake. */
 const BEFORE_SEEK_MS = 1_000;
 const USER_PASSWORD = 'ttff-viewer-pass';
-/**
- * Debian's Chromium and the flags of the browser tests (e2e/helpers/browser.ts, which needs the DOM types
- * and so cannot be imported here). Never `npx playwright install`.
- */
-const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 const DEFAULTS = { rounds: 3, spinUp: 5, minutes: 3, mbit: 5 } as const;
 

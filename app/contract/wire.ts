@@ -90,13 +90,17 @@ export interface ContentListResponse {
   readonly total: number;
 }
 
-/** `PUT /api/admin/contents/{id}/hands`: the entry and its new hands, with what the player derives from them. */
-export interface HandsReplacedWire {
-  readonly content: ContentWire;
+/** A video's hands and what the player derives from them (the v2 hand-skip fields). */
+export interface HandsFieldsWire {
   readonly hands: readonly Hand[];
   readonly skip_zones: readonly SkipZoneWire[];
   readonly best_hands_count: number;
   readonly action_duration: number;
+}
+
+/** `PUT /api/admin/contents/{id}/hands`: the entry and its new hands. */
+export interface HandsReplacedWire extends HandsFieldsWire {
+  readonly content: ContentWire;
 }
 
 /** A stretch of a video between hands. */
@@ -106,7 +110,7 @@ export interface SkipZoneWire {
 }
 
 /** `GET /api/stream/{id}/info`. */
-export interface StreamInfoWire extends MediaFieldsWire {
+export interface StreamInfoWire extends MediaFieldsWire, HandsFieldsWire {
   readonly content_id: string;
   readonly title: string;
   readonly duration: number | null;
@@ -115,10 +119,6 @@ export interface StreamInfoWire extends MediaFieldsWire {
   readonly cache_hit: boolean;
   readonly playable: boolean;
   readonly duration_seconds: number | null;
-  readonly hands: readonly Hand[];
-  readonly skip_zones: readonly SkipZoneWire[];
-  readonly best_hands_count: number;
-  readonly action_duration: number;
 }
 
 /** A stream session as the viewer's API shows it. */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Auth } from '../auth/index.ts';
 import type { StreamSource } from '../cache/index.ts';
-import type { ActiveStreamWire, ContentWire, MediaFieldsWire, SlotsWire, StreamInfoWire } from '../contract/wire.ts';
+import type { ActiveStreamWire, ContentWire, HandsFieldsWire, MediaFieldsWire, SlotsWire, StreamInfoWire } from '../contract/wire.ts';
 import { summariseHands } from '../model/hands.ts';
 import type { Library } from '../library/index.ts';
 import type { Content } from '../model/content.ts';
@@ -67,7 +67,7 @@ export function contentView(c: Content): ContentWire {
 }
 
 /** The v2 hand-skip fields: the hands and what the player derives from them. */
-export function handsView(c: Content) {
+export function handsView(c: Content): HandsFieldsWire {
   const s = summariseHands(c.hands);
   return { hands: c.hands, skip_zones: s.skip_zones, best_hands_count: s.best_hands_count, action_duration: s.action_duration };
 }

@@ -10,21 +10,7 @@
  */
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { TEST_ADMIN_PASSWORD, type TestServer } from '../../test/helpers/server.ts';
-
-/** Debian's Chromium (scripts/require-tools.sh chromium installs it). Never `npx playwright install`. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/** Flags for a quiet, deterministic headless run that may autoplay. */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './chromium.ts';
 
 /** Launches headless Chromium. */
 export function launchChromium(): Promise<Browser> {
