@@ -22,6 +22,7 @@ import { UserStore } from './persistence/user-store.ts';
 import { externalChanges } from './persistence/change-signal.ts';
 import { systemClock, type Clock } from './model/clock.ts';
 import { createStreams, type Streams } from './stream/index.ts';
+import { loadSendfile } from './stream/sendfile.ts';
 import { createHttpHandler } from './server/app.ts';
 import { createConsoleFeed, type ConsoleFeed, type FeedOptions } from './server/console-feed.ts';
 import { boundPort, closeGracefully, listen } from './server/http-server.ts';
@@ -145,6 +146,9 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       if (changed()) enforceAccounts();
     }, ACCOUNT_WATCH_MS);
     accountWatch.unref();
+    // How video bodies leave: sendfile(2) where the addon loads, else read and written (named in the log).
+    const bodies = config.sendfile ? loadSendfile() : { sendfile: null, why: 'turned off (--sendfile off)' };
+    log.info({ action: 'stream_bodies', sendfile: bodies.sendfile !== null, why: bodies.why }, bodies.sendfile ? 'stream bodies: sendfile (zero-copy)' : `stream bodies: copied, ${bodies.why}`);
     const handler = createHttpHandler({
       library,
       cache,
@@ -158,6 +162,7 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
       clock,
       feed,
       listenHost: config.host,
+      sendfile: bodies.sendfile,
     });
     server = await listen(handler, config.port, config.host);
     const port = boundPort(server);

@@ -45,6 +45,8 @@ export interface Config {
   readonly watchPollSeconds: number | null;
   /** A full library rescan after this long without one; null: never. */
   readonly rescanEverySeconds: number | null;
+  /** Send video bodies with sendfile(2) where the platform has it; false: read and write them. */
+  readonly sendfile: boolean;
 }
 
 /** Log levels the structured log accepts. */
@@ -94,6 +96,7 @@ export const SETTINGS = {
   nasTimeout: { flag: '--nas-timeout', env: 'WSOPTV_NAS_TIMEOUT', help: 'a NAS open slower than this answers 503; default 15s' },
   watchPoll: { flag: '--watch-poll', env: 'WSOPTV_WATCH_POLL', help: 'poll the library (network mounts): off, on (every 2s) or an interval such as 10s; default off' },
   rescanEvery: { flag: '--rescan-every', env: 'WSOPTV_RESCAN_EVERY', help: 'full library rescan after this long without one; 0 or off for none; default 15m' },
+  sendfile: { flag: '--sendfile', env: 'WSOPTV_SENDFILE', help: 'send video bytes with sendfile(2) where the platform has it: on or off; default on' },
 } as const satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -189,6 +192,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
   const watchPollSeconds = OFF.has(watchPoll.trim().toLowerCase()) ? null : ON.has(watchPoll.trim().toLowerCase()) ? 2 : parseDuration(watchPoll, label('watchPoll'), 1, 600);
   const rescanEvery = raw('rescanEvery') ?? '15m';
   const rescanEverySeconds = OFF.has(rescanEvery.trim().toLowerCase()) ? null : parseDuration(rescanEvery, label('rescanEvery'), 10, 7 * 86_400);
+  const sendfileRaw = (raw('sendfile') ?? 'on').trim().toLowerCase();
+  if (!ON.has(sendfileRaw) && !OFF.has(sendfileRaw)) throw new ConfigError(label('sendfile'), `"${raw('sendfile')}" is not on or off`);
+  const sendfile = ON.has(sendfileRaw);
   const adminPassword = env.WSOPTV_ADMIN_PASSWORD === '' ? undefined : env.WSOPTV_ADMIN_PASSWORD;
   if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
     throw new ConfigError('WSOPTV_ADMIN_PASSWORD', 'must be 8 to 256 characters');
@@ -220,6 +226,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     adminPassword,
     watchPollSeconds,
     rescanEverySeconds,
+    sendfile,
   };
 }
 

@@ -11,6 +11,8 @@ import { openInside, openInsideWithin, type OpenedFile } from '../library/index.
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody, type Segment } from '../stream/file-body.ts';
 import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
+import { isLocalDevice, type Sendfile } from '../stream/sendfile.ts';
+import { SendfileBody } from './sendfile-body.ts';
 
 /** Hooks for the caller: admission, bytes as the socket takes them, and the outcome once the response is over. */
 export interface SendHooks {
@@ -22,6 +24,8 @@ export interface SendHooks {
   readonly onBytes?: (n: number) => void;
   /** Called exactly once per call, however it ends: sent, cut, abandoned by the client, or thrown. */
   readonly onDone?: (outcome: SendOutcome) => void;
+  /** Sends the body with sendfile(2) when given (sendfile-body.ts); without it the bytes are read and written. */
+  readonly sendfile?: Sendfile | null;
 }
 
 /** What the caller learns once the response is over. */
@@ -90,12 +94,13 @@ function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly 
 /** Opens one file and plans the answer against its own validators. */
 async function prepareOne(file: StreamPath, c: Conditions): Promise<Prepared> {
   const f = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
-  return fromOpened(f, c);
+  return fromOpened(f, c, file.path);
 }
 
-function fromOpened(f: OpenedFile, c: Conditions): Prepared {
+function fromOpened(f: OpenedFile, c: Conditions, filePath: string): Prepared {
   const plan = planResponse(c, validatorsFor(f.stats.size, f.stats.mtimeMs));
-  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end }] : [], [f.fh]);
+  const local = isLocalDevice(f.stats.dev, filePath);
+  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local }] : [], [f.fh]);
 }
 
 const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() => r('late'), ms).unref());
@@ -118,7 +123,8 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     return undefined;
   }
   const pieces = splitByHead(plan.start, plan.end, head);
-  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start) });
+  const headLocal = isLocalDevice(headFile.stats.dev, head.path);
+  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headLocal });
   if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map(headSegment), [headFile.fh]);
 
   let leading = -1;
@@ -142,9 +148,10 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   if (nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs) {
     head.stale();
     await headFile.fh.close().catch(() => undefined);
-    return fromOpened(nas, c);
+    return fromOpened(nas, c, file.path);
   }
-  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end }));
+  const nasLocal = isLocalDevice(nas.stats.dev, file.path);
+  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end, local: nasLocal }));
   // The body closes the handles its segments read; a range wholly past the head reads none from the head file.
   if (pieces.some((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
   await headFile.fh.close().catch(() => undefined);
@@ -228,7 +235,8 @@ export async function sendVideo(req: IncomingMessage, res: ServerResponse, conte
         return closeThen(() => finish(0, false));
       }
       // No wait between the check of res.destroyed above and here: the pump's close listener cannot miss the close.
-      new BodyPump(new FileBody(p.segments), res, hooks.onBytes, finish);
+      if (hooks.sendfile) new SendfileBody(p.segments, res, hooks.sendfile, hooks.onBytes, finish);
+      else new BodyPump(new FileBody(p.segments), res, hooks.onBytes, finish);
       return;
     }
     default:

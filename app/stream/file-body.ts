@@ -49,11 +49,18 @@ class ReadBufferPool {
 
 const pool = new ReadBufferPool(POOL_MAX_BYTES);
 
+/** A pooled read buffer of `size` bytes (stale contents), for readers other than FileBody (the sendfile body's copied chunks). */
+export const takeReadBuffer = (size: number): ArrayBuffer => pool.take(size);
+/** Gives a buffer from `takeReadBuffer` back, once nothing references it. */
+export const giveReadBuffer = (ab: ArrayBuffer): void => pool.give(ab);
+
 /** A run of bytes start..end (inclusive) of one open file. */
 export interface Segment {
   readonly fh: FileHandle;
   readonly start: number;
   readonly end: number;
+  /** On a local file system: its cached bytes may be sent from the event loop (see sendfile-body.ts). */
+  readonly local?: boolean;
 }
 
 /**

@@ -77,6 +77,12 @@ export class ManualClock {
   }
 }
 
+/**
+ * `WSOPTV_TEST_BODIES=copy` runs a test file's servers with `--sendfile off`, so the copy path (platforms
+ * without sendfile) is tested by the same tests as the default (see stream-range-http-copy.test.ts).
+ */
+const COPY_BODIES = process.env.WSOPTV_TEST_BODIES === 'copy' ? ['--sendfile', 'off'] : [];
+
 /** The first-run admin's password in every test server. */
 export const TEST_ADMIN_PASSWORD = 'test-admin-password';
 
@@ -131,6 +137,7 @@ export async function startTestServer(
     [
       '--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'silent',
       '--max-streams-per-user', '1000', '--head-bytes', '0', '--promote-after', '10000', '--cache-reserve', '0',
+      ...COPY_BODIES,
       ...flags,
     ],
     { WSOPTV_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD },

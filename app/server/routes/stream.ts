@@ -14,6 +14,7 @@ import type { Cache } from '../../cache/index.ts';
 import type { Library } from '../../library/index.ts';
 import { DomainError } from '../../model/errors.ts';
 import type { RangeTicket, Streams } from '../../stream/index.ts';
+import type { Sendfile } from '../../stream/sendfile.ts';
 import { bearerSource, cookieSource, resolvePrincipal, type CredentialSource } from '../auth-guard.ts';
 import { methodNotAllowed } from '../error-middleware.ts';
 import { sendVideo } from '../send-video.ts';
@@ -39,7 +40,7 @@ export type StreamBytesHandler = (req: IncomingMessage, res: ServerResponse, raw
  * The bytes route itself, for both ways in: the fast path ahead of Express and the Express route below.
  * What can be built once (the credential sources) is built here, once.
  */
-export function streamBytesHandler(cache: Cache, streams: Streams, auth: Auth, log: Logger): StreamBytesHandler {
+export function streamBytesHandler(cache: Cache, streams: Streams, auth: Auth, log: Logger, sendfile: Sendfile | null): StreamBytesHandler {
   // The session capability when given, else a user's token or cookie.
   const withSession = [sessionSource(auth, streams)];
   const withUser = [bearerSource(auth), cookieSource(auth)];
@@ -58,6 +59,7 @@ export function streamBytesHandler(cache: Cache, streams: Streams, auth: Auth, l
     const release = cache.lease(id, file.source === 'ssd' ? 'copy' : 'head');
     try {
       await sendVideo(req, res, id, file, {
+        sendfile,
         // Limits are enforced here, before any byte is sent: an ended session or a full server stops now.
         admit: () => {
           const t = p.sessionId ? streams.rangeBySession(p.sessionId, id, file.source) : streams.rangeByUser(p.user.id, id, file.source);

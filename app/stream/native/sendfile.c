@@ -1,0 +1,356 @@
+/*
+ * Zero-copy sends of file bytes to a socket, for the stream body (app/stream/sendfile.ts).
+ *
+ * Node has no sendfile for sockets: its bodies are read into user memory and written back out, two copies
+ * per byte. This addon gives JavaScript these calls, on Node-API and libuv's stable C API (so one build
+ * serves every Node and Electron of the same Node-API version):
+ *
+ *   dup(fd) -> fd          a close-on-exec duplicate of a socket, so the socket outlives Node closing its own
+ *                          fd while a send is in flight, and the number is never reused under a send
+ *   close(fd)              closes such a duplicate
+ *   shutdown(fd)           shuts the connection down both ways (an abort during a send)
+ *   send(out, in, offset, count, cb(errno, sent))
+ *                          sendfile(2) on the libuv pool until `count` bytes are sent, the socket is full
+ *                          (errno EAGAIN: the socket is non-blocking), the file ends (errno 0, sent < count)
+ *                          or an error. The pool thread may wait on the disk, never on the client.
+ *   sendNow(out, in, offset, count) -> sent > 0 | 0 (the file ended) | -errno
+ *                          the same on the calling thread, for bytes `cached` says are in memory: what a
+ *                          pool hop costs (two thread wake-ups) is more than the send itself
+ *   cached(fd, offset, count) -> 1 | 0 | -1
+ *                          whether every page of the range is in the page cache (cachestat(2), Linux 6.5);
+ *                          -1 where the kernel cannot tell
+ *   readNow(fd, buffer, offset) -> bytes read | -errno
+ *                          preadv2(RWF_NOWAIT) into the buffer: -EAGAIN unless the bytes are in memory
+ *   whenWritable(fd, cb(errno))
+ *                          calls back once the socket has room (or failed), from the event loop (a one-shot
+ *                          uv_poll on the duplicate)
+ *
+ * Linux only: elsewhere the module exports `supported: false` and the server copies as before.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#define SUPPORTED 1
+#ifndef SYS_cachestat
+#define SYS_cachestat 451 /* the same number on every architecture of the generic syscall table */
+#endif
+struct wsoptv_cachestat_range {
+  uint64_t off;
+  uint64_t len;
+};
+struct wsoptv_cachestat {
+  uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+#else
+#define SUPPORTED 0
+#endif
+
+#define CHECK(call)                                                    \
+  do {                                                                 \
+    if ((call) != napi_ok) {                                           \
+      napi_throw_error(env, NULL, "wsoptv_sendfile: " #call " failed"); \
+      return NULL;                                                     \
+    }                                                                  \
+  } while (0)
+
+static int int_arg(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char code[16];
+  snprintf(code, sizeof code, "%d", err);
+  napi_throw_error(env, code, what);
+  return NULL;
+}
+
+#if SUPPORTED
+typedef struct {
+  napi_async_work work;
+  napi_ref cb;
+  int out_fd;
+  int in_fd;
+  int64_t offset;
+  int64_t count;
+  int64_t sent;
+  int err;
+} job_t;
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  job_t *j = data;
+  off_t off = (off_t)j->offset;
+  while (j->sent < j->count) {
+    ssize_t n = sendfile(j->out_fd, j->in_fd, &off, (size_t)(j->count - j->sent));
+    if (n > 0) {
+      j->sent += n;
+      continue;
+    }
+    if (n == 0) break; /* the file ended */
+    if (errno == EINTR) continue;
+    j->err = errno;
+    break;
+  }
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  job_t *j = data;
+  if (status == napi_ok) {
+    napi_value cb, global, argv[2];
+    if (napi_get_reference_value(env, j->cb, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok &&
+        napi_create_int32(env, j->err, &argv[0]) == napi_ok && napi_create_int64(env, j->sent, &argv[1]) == napi_ok) {
+      napi_call_function(env, global, cb, 2, argv, NULL);
+    }
+  }
+  napi_delete_reference(env, j->cb);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t out_fd, in_fd, offset, count;
+  napi_valuetype t = napi_undefined;
+  if (argc < 5 || !int_arg(env, argv[0], &out_fd) || !int_arg(env, argv[1], &in_fd) || !int_arg(env, argv[2], &offset) ||
+      !int_arg(env, argv[3], &count) || napi_typeof(env, argv[4], &t) != napi_ok || t != napi_function || out_fd < 0 ||
+      in_fd < 0 || offset < 0 || count <= 0 || count > 0x7ffff000) {
+    napi_throw_type_error(env, NULL, "send(outFd, inFd, offset >= 0, 0 < count <= 2 GiB, callback)");
+    return NULL;
+  }
+  job_t *j = calloc(1, sizeof *j);
+  if (!j) return throw_errno(env, "out of memory", ENOMEM);
+  j->out_fd = (int)out_fd;
+  j->in_fd = (int)in_fd;
+  j->offset = offset;
+  j->count = count;
+  napi_value name;
+  if (napi_create_reference(env, argv[4], 1, &j->cb) != napi_ok) {
+    free(j);
+    napi_throw_error(env, NULL, "wsoptv_sendfile: reference failed");
+    return NULL;
+  }
+  if (napi_create_string_utf8(env, "wsoptv.sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, j, &j->work) != napi_ok ||
+      napi_queue_async_work(env, j->work) != napi_ok) {
+    napi_delete_reference(env, j->cb);
+    free(j);
+    napi_throw_error(env, NULL, "wsoptv_sendfile: queueing failed");
+    return NULL;
+  }
+  return NULL;
+}
+
+static napi_value js_send_now(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  int64_t out_fd, in_fd, offset, count;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4 || !int_arg(env, argv[0], &out_fd) || !int_arg(env, argv[1], &in_fd) || !int_arg(env, argv[2], &offset) ||
+      !int_arg(env, argv[3], &count) || out_fd < 0 || in_fd < 0 || offset < 0 || count <= 0 || count > 0x7ffff000) {
+    napi_throw_type_error(env, NULL, "sendNow(outFd, inFd, offset >= 0, 0 < count <= 2 GiB)");
+    return NULL;
+  }
+  off_t off = (off_t)offset;
+  int64_t sent = 0;
+  int err = 0;
+  while (sent < count) {
+    ssize_t n = sendfile((int)out_fd, (int)in_fd, &off, (size_t)(count - sent));
+    if (n > 0) {
+      sent += n;
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    err = errno;
+    break;
+  }
+  CHECK(napi_create_int64(env, sent > 0 || err == 0 ? sent : -err, &out));
+  return out;
+}
+
+static napi_value js_cached(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int64_t fd, offset, count;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !int_arg(env, argv[0], &fd) || !int_arg(env, argv[1], &offset) || !int_arg(env, argv[2], &count) || fd < 0 ||
+      offset < 0 || count <= 0) {
+    napi_throw_type_error(env, NULL, "cached(fd, offset >= 0, count > 0)");
+    return NULL;
+  }
+  static long page = 0;
+  if (page == 0) page = sysconf(_SC_PAGESIZE);
+  struct wsoptv_cachestat_range range = {(uint64_t)offset, (uint64_t)count};
+  struct wsoptv_cachestat cs = {0};
+  int answer;
+  if (syscall(SYS_cachestat, (int)fd, &range, &cs, 0) != 0) answer = -1;
+  else {
+    uint64_t pages = ((uint64_t)offset + (uint64_t)count + (uint64_t)page - 1) / (uint64_t)page - (uint64_t)offset / (uint64_t)page;
+    answer = cs.nr_cache >= pages ? 1 : 0;
+  }
+  CHECK(napi_create_int32(env, answer, &out));
+  return out;
+}
+
+static napi_value js_read_now(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  int64_t fd, offset;
+  void *data = NULL;
+  size_t len = 0;
+  bool is_buffer = false;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !int_arg(env, argv[0], &fd) || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      !int_arg(env, argv[2], &offset) || fd < 0 || offset < 0) {
+    napi_throw_type_error(env, NULL, "readNow(fd, buffer, offset >= 0)");
+    return NULL;
+  }
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  struct iovec iov = {data, len};
+  ssize_t n;
+  do n = preadv2((int)fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+  while (n < 0 && errno == EINTR);
+  CHECK(napi_create_int64(env, n >= 0 ? (int64_t)n : -(int64_t)errno, &out));
+  return out;
+}
+
+typedef struct {
+  uv_poll_t poll; /* first: the handle's address is the waiter's */
+  napi_env env;
+  napi_ref cb;
+  napi_async_context ctx;
+} waiter_t;
+
+static void waiter_closed(uv_handle_t *h) { free(h); }
+
+static void waiter_ready(uv_poll_t *p, int status, int events) {
+  (void)events;
+  waiter_t *w = (waiter_t *)p;
+  napi_env env = w->env;
+  uv_poll_stop(p);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_value cb, recv, arg;
+    if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
+        napi_create_int32(env, status < 0 ? -status : 0, &arg) == napi_ok) {
+      napi_make_callback(env, w->ctx, recv, cb, 1, &arg, NULL);
+    }
+    napi_close_handle_scope(env, scope);
+  }
+  napi_async_destroy(env, w->ctx);
+  napi_delete_reference(env, w->cb);
+  uv_close((uv_handle_t *)p, waiter_closed);
+}
+
+static napi_value js_when_writable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], name;
+  int64_t fd;
+  napi_valuetype t = napi_undefined;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !int_arg(env, argv[0], &fd) || fd < 0 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "whenWritable(fd >= 0, callback)");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  waiter_t *w = calloc(1, sizeof *w);
+  if (!w) return throw_errno(env, "out of memory", ENOMEM);
+  w->env = env;
+  int r = uv_poll_init(loop, &w->poll, (int)fd);
+  if (r != 0) {
+    free(w);
+    return throw_errno(env, "uv_poll_init failed", -r);
+  }
+  CHECK(napi_create_reference(env, argv[1], 1, &w->cb));
+  CHECK(napi_create_string_utf8(env, "wsoptv.whenWritable", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &w->ctx));
+  r = uv_poll_start(&w->poll, UV_WRITABLE, waiter_ready);
+  if (r != 0) {
+    napi_async_destroy(env, w->ctx);
+    napi_delete_reference(env, w->cb);
+    uv_close((uv_handle_t *)&w->poll, waiter_closed);
+    return throw_errno(env, "uv_poll_start failed", -r);
+  }
+  return NULL;
+}
+
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int64_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
+    napi_throw_type_error(env, NULL, "dup(fd >= 0)");
+    return NULL;
+  }
+  int d = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0) return throw_errno(env, "dup failed", errno);
+  CHECK(napi_create_int32(env, d, &out));
+  return out;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
+    napi_throw_type_error(env, NULL, "close(fd >= 0)");
+    return NULL;
+  }
+  close((int)fd);
+  return NULL;
+}
+
+static napi_value js_shutdown(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
+    napi_throw_type_error(env, NULL, "shutdown(fd >= 0)");
+    return NULL;
+  }
+  shutdown((int)fd, SHUT_RDWR);
+  return NULL;
+}
+#endif
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value v;
+  CHECK(napi_get_boolean(env, SUPPORTED, &v));
+  CHECK(napi_set_named_property(env, exports, "supported", v));
+#if SUPPORTED
+  napi_property_descriptor fns[] = {
+      {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendNow", NULL, js_send_now, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"cached", NULL, js_cached, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readNow", NULL, js_read_now, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"whenWritable", NULL, js_when_writable, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
+#endif
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
