@@ -73,9 +73,11 @@ function recording(real: Sendfile, failFirst?: number): Sendfile & { calls: Call
     shutdown: (fd) => real.shutdown(fd),
     cached: (fd, offset, count) => real.cached(fd, offset, count),
     readNow: (fd, buffer, offset) => real.readNow(fd, buffer, offset),
-    whenWritable(fd, done) {
+    poller: (fd) => real.poller(fd),
+    closePoller: (p) => real.closePoller(p),
+    whenWritable(p, done) {
       calls.waits++;
-      real.whenWritable(fd, done);
+      real.whenWritable(p, done);
     },
     sendNow(outFd, inFd, offset, count) {
       const r = fault() ? -failFirst! : real.sendNow(outFd, inFd, offset, count);

@@ -8,8 +8,9 @@
  * file, not for a name that may have changed since). Elsewhere the path is resolved after the open and
  * the resolved file's device and inode must be the handle's: a swap at any moment makes them differ.
  */
-import { constants, type Stats } from 'node:fs';
+import { constants, fstatSync, readlinkSync, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { isLocalDevice } from './local-fs.ts';
 import { isInside } from './paths.ts';
 
 /** Opens a file under a root with the handle check; the NAS opener can be wrapped (the bench simulates a sleeping disk). */
@@ -37,17 +38,43 @@ function refusal(code: 'EPATHESCAPE' | 'ENOTREG' | 'ECHANGED', message: string):
 
 let procFdWorks = process.platform === 'linux';
 
+// A file removed after the open keeps its old name with this suffix; it is still that file.
+const undeleted = (p: string): string => (p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p);
+
 /** Where the open handle really lives, or undefined when the platform cannot say from the handle. */
 async function locationOfHandle(fh: FileHandle): Promise<string | undefined> {
   if (!procFdWorks) return undefined;
   try {
-    const p = await readlink(`/proc/self/fd/${fh.fd}`);
-    // A file removed after the open keeps its old name with this suffix; it is still that file.
-    return p.endsWith(' (deleted)') ? p.slice(0, -' (deleted)'.length) : p;
+    return undeleted(await readlink(`/proc/self/fd/${fh.fd}`));
   } catch {
     procFdWorks = false; // no /proc mounted (a container without it): use the portable check from now on
     return undefined;
   }
+}
+
+/**
+ * Paths whose last open landed on a local file system. Their handle's stat and /proc link are answered
+ * from memory, so they are read on the event loop: two thread-pool hops fewer per seek, most of a seek's
+ * cost on a small box. Any other path (a network mount, or one not seen yet) is checked on the pool.
+ */
+const localPaths = new Set<string>();
+const LOCAL_PATHS_MAX = 10_000;
+
+/** The handle's stats and location, on the event loop when `full` is known to be local, else on the pool. */
+async function describeHandle(fh: FileHandle, full: string): Promise<[Stats, string | undefined]> {
+  if (procFdWorks && localPaths.has(full)) {
+    try {
+      return [fstatSync(fh.fd), undeleted(readlinkSync(`/proc/self/fd/${fh.fd}`))];
+    } catch {
+      localPaths.delete(full);
+    }
+  }
+  const described = await Promise.all([fh.stat(), locationOfHandle(fh)]);
+  if (isLocalDevice(described[0].dev, full)) {
+    if (localPaths.size >= LOCAL_PATHS_MAX) localPaths.clear();
+    localPaths.add(full);
+  }
+  return described;
 }
 
 /**
@@ -58,7 +85,7 @@ async function locationOfHandle(fh: FileHandle): Promise<string | undefined> {
 export async function openInside(realRoot: string, full: string): Promise<OpenedFile> {
   const fh = await open(full, OPEN_FLAGS);
   try {
-    const [stats, where] = await Promise.all([fh.stat(), locationOfHandle(fh)]);
+    const [stats, where] = await describeHandle(fh, full);
     if (!stats.isFile()) throw refusal('ENOTREG', 'not a regular file');
     if (where !== undefined) {
       if (!isInside(realRoot, where)) throw refusal('EPATHESCAPE', 'file lies outside its root');

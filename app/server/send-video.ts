@@ -7,11 +7,11 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeadRef, StreamPath } from '../cache/index.ts';
-import { openInside, openInsideWithin, type OpenedFile } from '../library/index.ts';
+import { isLocalDevice, openInside, openInsideWithin, type OpenedFile } from '../library/index.ts';
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody, type Segment } from '../stream/file-body.ts';
 import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
-import { isLocalDevice, type Sendfile } from '../stream/sendfile.ts';
+import type { Sendfile } from '../stream/sendfile.ts';
 import { SendfileBody } from './sendfile-body.ts';
 
 /** Hooks for the caller: admission, bytes as the socket takes them, and the outcome once the response is over. */

@@ -24,12 +24,14 @@ import { constants } from 'node:os';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { FIRST_READ, giveReadBuffer, MAX_READ, takeReadBuffer, type Segment } from '../stream/file-body.ts';
-import type { Sendfile } from '../stream/sendfile.ts';
+import type { Poller, Sendfile } from '../stream/sendfile.ts';
 
 /** Most bytes one send on the pool asks for: the socket takes what fits (a few MiB on loopback) and the call returns. */
 export const SEND_MAX = 8 * 1024 * 1024;
 /** Most bytes one send on the event loop takes before other work runs (nginx's sendfile_max_chunk is 2 MiB too). */
 export const SEND_NOW_MAX = 2 * 1024 * 1024;
+/** How far ahead one page-cache check looks. Pages evicted since are read by the send itself, from a local disk. */
+export const CHECK_AHEAD = 16 * 1024 * 1024;
 
 const { EAGAIN, EINVAL, ENOSYS, EOPNOTSUPP } = constants.errno;
 /** Errors that mean "this file or socket cannot be sent from", before any byte went: copy instead. */
@@ -53,6 +55,10 @@ export class SendfileBody {
   /** The copied chunk being written. */
   private chunk: Buffer | null = null;
   private outFd = -1;
+  private poller: Poller | null = null;
+  /** Bytes of segment `cachedSeg` before this offset were in the page cache at the last look. */
+  private cachedUntil = -1;
+  private cachedSeg = -1;
   /** Bytes the send in flight asked for. */
   private asked = 0;
   /** Copy every chunk (no socket fd, or a file system sendfile cannot read); reads double as in FileBody. */
@@ -104,11 +110,24 @@ export class SendfileBody {
     }
     const left = s.end - this.pos + 1;
     const now = Math.min(left, SEND_NOW_MAX);
-    if (s.local === true && this.sf.cached(s.fh.fd, this.pos, now) === 1) return this.sentNow(this.sf.sendNow(this.outFd, s.fh.fd, this.pos, now), now);
+    if (s.local === true && this.inMemory(s, left)) return this.sentNow(this.sf.sendNow(this.outFd, s.fh.fd, this.pos, now), now);
     this.busy = true;
     this.asked = Math.min(left, SEND_MAX);
     this.sf.send(this.outFd, s.fh.fd, this.pos, this.asked, this.onSent);
   };
+
+  /**
+   * Whether the next bytes of `s` are in the page cache: one cachestat(2) answers for up to CHECK_AHEAD
+   * bytes, so most sends of a long body make no check of their own.
+   */
+  private inMemory(s: Segment, left: number): boolean {
+    if (this.pos < this.cachedUntil && this.cachedSeg === this.seg) return true;
+    const span = Math.min(left, CHECK_AHEAD);
+    if (this.sf.cached(s.fh.fd, this.pos, span) !== 1) return false;
+    this.cachedSeg = this.seg;
+    this.cachedUntil = this.pos + span;
+    return true;
+  }
 
   /** What a send on the event loop did: `r` bytes (> 0), 0 (the file ended), or -errno. */
   private sentNow(r: number, asked: number): void {
@@ -134,7 +153,8 @@ export class SendfileBody {
 
   private waitForRoom(): void {
     this.busy = true;
-    this.sf.whenWritable(this.outFd, this.onRoom);
+    this.poller ??= this.sf.poller(this.outFd);
+    this.sf.whenWritable(this.poller, this.onRoom);
   }
 
   private readonly onRoom = (errno: number): void => {
@@ -220,6 +240,8 @@ export class SendfileBody {
   private cleanup(): void {
     if (this.cleaned) return;
     this.cleaned = true;
+    if (this.poller) this.sf.closePoller(this.poller);
+    this.poller = null;
     if (this.outFd >= 0) this.sf.close(this.outFd);
     this.outFd = -1;
     for (const fh of new Set(this.segments.map((s) => s.fh))) fh.close().catch(() => undefined);

@@ -3,10 +3,12 @@
  * loaded once. Null where it cannot serve (not Linux, not built, or a runtime that cannot load it): the
  * server then reads into pooled buffers and writes them, as it did before (docs/performance.md).
  */
-import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config/config.ts';
+
+/** An opaque poll handle of the addon's. */
+export type Poller = { readonly __poller: unique symbol };
 
 /** What the addon offers; see native/sendfile.c. */
 export interface Sendfile {
@@ -26,46 +28,12 @@ export interface Sendfile {
   cached(fd: number, offset: number, count: number): number;
   /** preadv2(RWF_NOWAIT) into `buffer` at `offset`: bytes read, or -errno (-EAGAIN: not in memory, read it on the pool). */
   readNow(fd: number, buffer: Buffer, offset: number): number;
-  /** Calls back once the socket has room, with 0, or with the errno of a failed poll; once. */
-  whenWritable(fd: number, done: (errno: number) => void): void;
-}
-
-/**
- * File systems whose cached pages a send on the event loop can take without waiting on anything: local
- * disks and memory. A network mount (NFS, SMB, FUSE) may revalidate with its server on a read even from the
- * page cache, so its bytes always go through the pool (statfs(2) f_type magic numbers).
- */
-const LOCAL_FS = new Set([
-  0xef53, // ext2/3/4
-  0x58465342, // xfs
-  0x9123683e, // btrfs
-  0x01021994, // tmpfs
-  0x858458f6, // ramfs
-  0x794c7630, // overlayfs
-  0xf2f52010, // f2fs
-  0x2fc12fc1, // zfs
-  0xca451a4e, // bcachefs
-  0x2011bab0, // exfat
-  0x4d44, // vfat
-  0x7366746e, // ntfs3
-]);
-
-const deviceIsLocal = new Map<number, boolean>();
-
-/**
- * Whether the file system of device `dev` is local, as learnt from one statfs(2) of a path on it. Until the
- * first answer lands (in the background, the first time a device is seen) it says false: that file's first
- * response goes through the pool.
- */
-export function isLocalDevice(dev: number, pathOnIt: string): boolean {
-  const known = deviceIsLocal.get(dev);
-  if (known !== undefined) return known;
-  deviceIsLocal.set(dev, false);
-  statfs(pathOnIt).then(
-    (s) => void deviceIsLocal.set(dev, LOCAL_FS.has(Number(s.type))),
-    () => void deviceIsLocal.delete(dev),
-  );
-  return false;
+  /** A poll handle on the socket `fd` (the duplicate), one per response; close it before the fd. */
+  poller(fd: number): Poller;
+  /** Calls back once, from the event loop, when the socket has room: with 0, or the errno of a failed poll. */
+  whenWritable(poller: Poller, done: (errno: number) => void): void;
+  /** Closes the poll handle; a wait in flight is dropped (its callback never runs). Closing twice is harmless. */
+  closePoller(poller: Poller): void;
 }
 
 /** The built addon, from the project root (the same path in `npm start` and in the desktop bundle). */

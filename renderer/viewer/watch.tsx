@@ -89,10 +89,20 @@ async function open(id: string, reel: boolean): Promise<Setup | 'moved'> {
     navigate(watchUrl(stop.contentId, true), { replace: true, state: { reelStop: plan!.first } });
     return 'moved';
   }
-  const info = await api.info(id);
-  const session = await api.start(id);
+  // The three answers do not depend on one another: asked at once, the page waits one round trip, not three.
+  const asking = { info: api.info(id), session: api.start(id) };
+  const savedP = plan ? Promise.resolve(null) : api.progress(id).then((p) => p.position, () => null);
+  let info: StreamInfoWire;
+  try {
+    info = await asking.info;
+  } catch (err) {
+    // The video's own failure is the one to show; a session opened meanwhile is given back at once.
+    asking.session.then((s) => api.endOnLeave(id, s.session_id, 0), () => undefined);
+    throw err;
+  }
+  const session = await asking.session;
   const hands = sortHands(info.hands);
-  const saved = plan ? null : await api.progress(id).then((p) => p.position, () => null);
+  const saved = await savedP;
   const startAt = stop ? stop.hand.start : startPosition(hands, saved, info.duration_seconds);
   return { info, session, hands, startAt, reel: plan };
 }

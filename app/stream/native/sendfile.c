@@ -21,9 +21,10 @@
  *                          -1 where the kernel cannot tell
  *   readNow(fd, buffer, offset) -> bytes read | -errno
  *                          preadv2(RWF_NOWAIT) into the buffer: -EAGAIN unless the bytes are in memory
- *   whenWritable(fd, cb(errno))
- *                          calls back once the socket has room (or failed), from the event loop (a one-shot
- *                          uv_poll on the duplicate)
+ *   poller(fd) -> poller   a uv_poll handle on the duplicate, one per response
+ *   whenWritable(poller, cb(errno))
+ *                          calls back once, from the event loop, when the socket has room (or failed)
+ *   closePoller(poller)    closes the handle, dropping a wait in flight; before the fd is closed
  *
  * Linux only: elsewhere the module exports `supported: false` and the server copies as before.
  */
@@ -231,63 +232,122 @@ static napi_value js_read_now(napi_env env, napi_callback_info info) {
 }
 
 typedef struct {
-  uv_poll_t poll; /* first: the handle's address is the waiter's */
+  uv_poll_t poll; /* first: the handle's address is the poller's */
   napi_env env;
-  napi_ref cb;
+  napi_ref cb; /* the wait in flight, or NULL */
   napi_async_context ctx;
-} waiter_t;
+  int closing;     /* uv_close was called: env is NULL, nothing may start */
+  int handle_done; /* libuv is done with the handle */
+  int wrapper_gone; /* the JavaScript External was collected */
+} poller_t;
 
-static void waiter_closed(uv_handle_t *h) { free(h); }
+/* Freed once both libuv and JavaScript are done with it. */
+static void poller_closed(uv_handle_t *h) {
+  poller_t *w = (poller_t *)h;
+  w->handle_done = 1;
+  if (w->wrapper_gone) free(w);
+}
 
-static void waiter_ready(uv_poll_t *p, int status, int events) {
+static void poller_shut(napi_env env, poller_t *w) {
+  if (w->closing) return;
+  w->closing = 1;
+  if (w->cb) napi_delete_reference(env, w->cb);
+  w->cb = NULL;
+  napi_async_destroy(env, w->ctx);
+  w->env = NULL;
+  uv_close((uv_handle_t *)&w->poll, poller_closed);
+}
+
+static void poller_ready(uv_poll_t *p, int status, int events) {
   (void)events;
-  waiter_t *w = (waiter_t *)p;
+  poller_t *w = (poller_t *)p;
   napi_env env = w->env;
   uv_poll_stop(p);
+  napi_ref ref = w->cb;
+  w->cb = NULL;
+  if (ref == NULL) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) == napi_ok) {
     napi_value cb, recv, arg;
-    if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
+    if (napi_get_reference_value(env, ref, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
         napi_create_int32(env, status < 0 ? -status : 0, &arg) == napi_ok) {
+      napi_delete_reference(env, ref);
+      ref = NULL;
       napi_make_callback(env, w->ctx, recv, cb, 1, &arg, NULL);
     }
     napi_close_handle_scope(env, scope);
   }
-  napi_async_destroy(env, w->ctx);
-  napi_delete_reference(env, w->cb);
-  uv_close((uv_handle_t *)p, waiter_closed);
+  if (ref != NULL) napi_delete_reference(env, ref);
 }
 
-static napi_value js_when_writable(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], name;
+/* The External's finalizer: a poller the garbage collector found unclosed (a bug elsewhere) is closed here. */
+static void poller_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  poller_t *w = data;
+  w->wrapper_gone = 1;
+  if (!w->closing) poller_shut(env, w);
+  else if (w->handle_done) free(w);
+}
+
+static poller_t *poller_arg(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *data = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok) return NULL;
+  poller_t *w = data;
+  return w && !w->closing ? w : NULL;
+}
+
+static napi_value js_poller(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], name, out;
   int64_t fd;
-  napi_valuetype t = napi_undefined;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || !int_arg(env, argv[0], &fd) || fd < 0 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
-    napi_throw_type_error(env, NULL, "whenWritable(fd >= 0, callback)");
+  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
+    napi_throw_type_error(env, NULL, "poller(fd >= 0)");
     return NULL;
   }
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
-  waiter_t *w = calloc(1, sizeof *w);
+  poller_t *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, "out of memory", ENOMEM);
-  w->env = env;
   int r = uv_poll_init(loop, &w->poll, (int)fd);
   if (r != 0) {
     free(w);
     return throw_errno(env, "uv_poll_init failed", -r);
   }
-  CHECK(napi_create_reference(env, argv[1], 1, &w->cb));
-  CHECK(napi_create_string_utf8(env, "wsoptv.whenWritable", NAPI_AUTO_LENGTH, &name));
+  w->env = env;
+  CHECK(napi_create_string_utf8(env, "wsoptv.poller", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, NULL, name, &w->ctx));
-  r = uv_poll_start(&w->poll, UV_WRITABLE, waiter_ready);
+  CHECK(napi_create_external(env, w, poller_finalize, NULL, &out));
+  return out;
+}
+
+static napi_value js_when_writable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_valuetype t = napi_undefined;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *w = argc < 2 ? NULL : poller_arg(env, argv[0]);
+  if (!w || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function || w->cb != NULL) {
+    napi_throw_type_error(env, NULL, "whenWritable(open poller with no wait in flight, callback)");
+    return NULL;
+  }
+  CHECK(napi_create_reference(env, argv[1], 1, &w->cb));
+  int r = uv_poll_start(&w->poll, UV_WRITABLE, poller_ready);
   if (r != 0) {
-    napi_async_destroy(env, w->ctx);
     napi_delete_reference(env, w->cb);
-    uv_close((uv_handle_t *)&w->poll, waiter_closed);
+    w->cb = NULL;
     return throw_errno(env, "uv_poll_start failed", -r);
   }
+  return NULL;
+}
+
+static napi_value js_poller_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  poller_t *w = argc < 1 ? NULL : poller_arg(env, argv[0]);
+  if (w) poller_shut(env, w); /* else closed already */
   return NULL;
 }
 
@@ -346,7 +406,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendNow", NULL, js_send_now, NULL, NULL, NULL, napi_enumerable, NULL},
       {"cached", NULL, js_cached, NULL, NULL, NULL, napi_enumerable, NULL},
       {"readNow", NULL, js_read_now, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"poller", NULL, js_poller, NULL, NULL, NULL, napi_enumerable, NULL},
       {"whenWritable", NULL, js_when_writable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"closePoller", NULL, js_poller_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns));
 #endif
