@@ -77,7 +77,7 @@ function recording(real: Sendfile, failFirst?: number): Sendfile & { calls: Call
     closePoller: (p) => real.closePoller(p),
     whenWritable(p, done) {
       calls.waits++;
-      real.whenWritable(p, done);
+      return real.whenWritable(p, done);
     },
     sendNow(outFd, inFd, offset, count) {
       const r = fault() ? -failFirst! : real.sendNow(outFd, inFd, offset, count);

@@ -109,8 +109,7 @@ export class SendfileBody {
       }
     }
     const left = s.end - this.pos + 1;
-    const now = Math.min(left, SEND_NOW_MAX);
-    if (s.local === true && this.inMemory(s, left)) return this.sentNow(this.sf.sendNow(this.outFd, s.fh.fd, this.pos, now), now);
+    if (s.local === true && this.inMemory(s, left)) return this.sendNow(s, Math.min(left, SEND_NOW_MAX));
     this.busy = true;
     this.asked = Math.min(left, SEND_MAX);
     this.sf.send(this.outFd, s.fh.fd, this.pos, this.asked, this.onSent);
@@ -129,15 +128,25 @@ export class SendfileBody {
     return true;
   }
 
-  /** What a send on the event loop did: `r` bytes (> 0), 0 (the file ended), or -errno. */
-  private sentNow(r: number, asked: number): void {
-    if (r > 0) this.advance(r);
-    // All of it: go on after whatever else the loop has to do. Part of it: the socket filled (or the file
-    // ended, which the next send will say).
-    if (r === asked) setImmediate(this.step);
-    else if (r > 0 || r === -EAGAIN) this.waitForRoom();
-    else if (r < 0 && UNSUPPORTED.has(-r)) this.copyInstead();
-    else this.fail();
+  /**
+   * Sends up to `n` bytes from the event loop. All of them: go on after whatever else the loop has to do.
+   * Part: ask once more for the rest, and the kernel says which it was, a full socket (EAGAIN) or the end
+   * of the file (0).
+   */
+  private sendNow(s: Segment, n: number): void {
+    for (let first = true; ; first = false) {
+      const r = this.sf.sendNow(this.outFd, s.fh.fd, this.pos, n);
+      if (r > 0) {
+        this.advance(r);
+        if (r === n) return void setImmediate(this.step);
+        n -= r;
+        continue;
+      }
+      if (r === -EAGAIN) return this.waitForRoom();
+      if (r < 0 && first && UNSUPPORTED.has(-r)) return this.copyInstead();
+      // 0: the file ended early. Anything else: the client left, or the disk failed.
+      return this.fail();
+    }
   }
 
   private readonly onSent = (errno: number, n: number): void => {
@@ -152,9 +161,11 @@ export class SendfileBody {
   };
 
   private waitForRoom(): void {
-    this.busy = true;
     this.poller ??= this.sf.poller(this.outFd);
-    this.sf.whenWritable(this.poller, this.onRoom);
+    const r = this.sf.whenWritable(this.poller, this.onRoom);
+    if (r === -1) this.busy = true;
+    else if (r === 0) setImmediate(this.step); // room came while nothing waited
+    else this.fail();
   }
 
   private readonly onRoom = (errno: number): void => {

@@ -28,11 +28,14 @@ export interface Sendfile {
   cached(fd: number, offset: number, count: number): number;
   /** preadv2(RWF_NOWAIT) into `buffer` at `offset`: bytes read, or -errno (-EAGAIN: not in memory, read it on the pool). */
   readNow(fd: number, buffer: Buffer, offset: number): number;
-  /** A poll handle on the socket `fd` (the duplicate), one per response; close it before the fd. */
+  /** The socket `fd` (the duplicate) in the addon's edge-triggered epoll set, one per response; close it before the fd. */
   poller(fd: number): Poller;
-  /** Calls back once, from the event loop, when the socket has room: with 0, or the errno of a failed poll. */
-  whenWritable(poller: Poller, done: (errno: number) => void): void;
-  /** Closes the poll handle; a wait in flight is dropped (its callback never runs). Closing twice is harmless. */
+  /**
+   * -1: calls back once, from the event loop, when the socket has room (0) or failed (an errno). 0 or an
+   * errno: room came (or the socket failed) since the last wait; no call back will come.
+   */
+  whenWritable(poller: Poller, done: (errno: number) => void): number;
+  /** Takes the socket out of the set; a wait in flight is dropped (its callback never runs). Twice is harmless. */
   closePoller(poller: Poller): void;
 }
 

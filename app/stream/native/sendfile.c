@@ -21,10 +21,11 @@
  *                          -1 where the kernel cannot tell
  *   readNow(fd, buffer, offset) -> bytes read | -errno
  *                          preadv2(RWF_NOWAIT) into the buffer: -EAGAIN unless the bytes are in memory
- *   poller(fd) -> poller   a uv_poll handle on the duplicate, one per response
- *   whenWritable(poller, cb(errno))
- *                          calls back once, from the event loop, when the socket has room (or failed)
- *   closePoller(poller)    closes the handle, dropping a wait in flight; before the fd is closed
+ *   poller(fd) -> poller   the duplicate in the addon's edge-triggered epoll set, one per response
+ *   whenWritable(poller, cb(errno)) -> -1 | errno
+ *                          -1: calls back once, from the event loop, when the socket has room (or failed);
+ *                          0 or an errno: room came since the last wait, and no call back will come
+ *   closePoller(poller)    takes the duplicate out of the set, dropping a wait in flight; before the fd is closed
  *
  * Linux only: elsewhere the module exports `supported: false` and the server copies as before.
  */
@@ -38,6 +39,7 @@
 
 #ifdef __linux__
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -231,115 +233,172 @@ static napi_value js_read_now(napi_env env, napi_callback_info info) {
   return out;
 }
 
-typedef struct {
-  uv_poll_t poll; /* first: the handle's address is the poller's */
-  napi_env env;
-  napi_ref cb; /* the wait in flight, or NULL */
-  napi_async_context ctx;
-  int closing;     /* uv_close was called: env is NULL, nothing may start */
-  int handle_done; /* libuv is done with the handle */
+/*
+ * Waiting for room, as nginx does: one private epoll set holds every body's socket duplicate, edge-triggered
+ * (EPOLLOUT | EPOLLET), added once per body and removed once; libuv watches that one epoll fd. A uv_poll per
+ * body would add and remove its fd at every wait (two epoll_ctl calls each time the socket fills).
+ */
+typedef struct poller {
+  int fd;
+  napi_ref cb;   /* the wait in flight, or NULL */
+  int ready;     /* an edge came while nothing waited: the next wait returns at once */
+  int ready_err; /* ...and the error it carried */
+  int closed;    /* removed from the set */
   int wrapper_gone; /* the JavaScript External was collected */
+  struct poller *next_dead;
 } poller_t;
 
-/* Freed once both libuv and JavaScript are done with it. */
-static void poller_closed(uv_handle_t *h) {
-  poller_t *w = (poller_t *)h;
-  w->handle_done = 1;
-  if (w->wrapper_gone) free(w);
+static int ep_fd = -1;
+static uv_poll_t ep_watch;
+static napi_async_context ep_ctx;
+static int dispatching = 0;
+static poller_t *graveyard = NULL;
+
+static void poller_free(poller_t *w) {
+  if (dispatching) {
+    w->next_dead = graveyard;
+    graveyard = w;
+  } else free(w);
 }
 
-static void poller_shut(napi_env env, poller_t *w) {
-  if (w->closing) return;
-  w->closing = 1;
+static void call_back(napi_env env, napi_ref ref, int err) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    napi_delete_reference(env, ref);
+    return;
+  }
+  napi_value cb, recv, arg;
+  int ok = napi_get_reference_value(env, ref, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
+           napi_create_int32(env, err, &arg) == napi_ok;
+  napi_delete_reference(env, ref);
+  if (ok) napi_make_callback(env, ep_ctx, recv, cb, 1, &arg, NULL);
+  napi_close_handle_scope(env, scope);
+}
+
+static void ep_ready(uv_poll_t *p, int status, int events) {
+  (void)status;
+  (void)events;
+  napi_env env = p->data;
+  struct epoll_event evs[64];
+  int n;
+  dispatching = 1;
+  do {
+    n = epoll_wait(ep_fd, evs, 64, 0);
+    for (int i = 0; i < n; i++) {
+      poller_t *w = evs[i].data.ptr;
+      if (w->closed) continue;
+      int err = (evs[i].events & (EPOLLERR | EPOLLHUP)) ? EPIPE : 0;
+      if (w->cb) {
+        napi_ref ref = w->cb;
+        w->cb = NULL;
+        call_back(env, ref, err);
+      } else {
+        w->ready = 1;
+        if (err) w->ready_err = err;
+      }
+    }
+  } while (n == 64);
+  dispatching = 0;
+  while (graveyard) {
+    poller_t *w = graveyard;
+    graveyard = w->next_dead;
+    free(w);
+  }
+}
+
+static int ensure_ep(napi_env env) {
+  if (ep_fd >= 0) return 0;
+  uv_loop_t *loop;
+  napi_value name;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return EINVAL;
+  int fd = epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0) return errno;
+  int r = uv_poll_init(loop, &ep_watch, fd);
+  if (r == 0) {
+    ep_watch.data = env;
+    r = uv_poll_start(&ep_watch, UV_READABLE, ep_ready);
+  }
+  if (r != 0) {
+    close(fd);
+    return -r;
+  }
+  uv_unref((uv_handle_t *)&ep_watch); /* waits keep nothing alive on their own: their sockets do */
+  if (napi_create_string_utf8(env, "wsoptv.whenWritable", NAPI_AUTO_LENGTH, &name) == napi_ok) napi_async_init(env, NULL, name, &ep_ctx);
+  ep_fd = fd;
+  return 0;
+}
+
+static void poller_remove(napi_env env, poller_t *w) {
+  if (w->closed) return;
+  w->closed = 1;
+  epoll_ctl(ep_fd, EPOLL_CTL_DEL, w->fd, NULL);
   if (w->cb) napi_delete_reference(env, w->cb);
   w->cb = NULL;
-  napi_async_destroy(env, w->ctx);
-  w->env = NULL;
-  uv_close((uv_handle_t *)&w->poll, poller_closed);
 }
 
-static void poller_ready(uv_poll_t *p, int status, int events) {
-  (void)events;
-  poller_t *w = (poller_t *)p;
-  napi_env env = w->env;
-  uv_poll_stop(p);
-  napi_ref ref = w->cb;
-  w->cb = NULL;
-  if (ref == NULL) return;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value cb, recv, arg;
-    if (napi_get_reference_value(env, ref, &cb) == napi_ok && napi_get_global(env, &recv) == napi_ok &&
-        napi_create_int32(env, status < 0 ? -status : 0, &arg) == napi_ok) {
-      napi_delete_reference(env, ref);
-      ref = NULL;
-      napi_make_callback(env, w->ctx, recv, cb, 1, &arg, NULL);
-    }
-    napi_close_handle_scope(env, scope);
-  }
-  if (ref != NULL) napi_delete_reference(env, ref);
-}
-
-/* The External's finalizer: a poller the garbage collector found unclosed (a bug elsewhere) is closed here. */
+/* The External's finalizer: a poller never closed (a bug elsewhere) leaves the set here. */
 static void poller_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   poller_t *w = data;
-  w->wrapper_gone = 1;
-  if (!w->closing) poller_shut(env, w);
-  else if (w->handle_done) free(w);
+  poller_remove(env, w);
+  poller_free(w);
 }
 
 static poller_t *poller_arg(napi_env env, napi_value v) {
   napi_valuetype t;
   void *data = NULL;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &data) != napi_ok) return NULL;
-  poller_t *w = data;
-  return w && !w->closing ? w : NULL;
+  return data;
 }
 
 static napi_value js_poller(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], name, out;
+  napi_value argv[1], out;
   int64_t fd;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
     napi_throw_type_error(env, NULL, "poller(fd >= 0)");
     return NULL;
   }
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
+  int r = ensure_ep(env);
+  if (r != 0) return throw_errno(env, "epoll set-up failed", r);
   poller_t *w = calloc(1, sizeof *w);
   if (!w) return throw_errno(env, "out of memory", ENOMEM);
-  int r = uv_poll_init(loop, &w->poll, (int)fd);
-  if (r != 0) {
+  w->fd = (int)fd;
+  struct epoll_event ev = {.events = EPOLLOUT | EPOLLET, .data.ptr = w};
+  if (epoll_ctl(ep_fd, EPOLL_CTL_ADD, w->fd, &ev) != 0) {
+    int e = errno;
     free(w);
-    return throw_errno(env, "uv_poll_init failed", -r);
+    return throw_errno(env, "epoll_ctl failed", e);
   }
-  w->env = env;
-  CHECK(napi_create_string_utf8(env, "wsoptv.poller", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &w->ctx));
-  CHECK(napi_create_external(env, w, poller_finalize, NULL, &out));
+  if (napi_create_external(env, w, poller_finalize, NULL, &out) != napi_ok) {
+    epoll_ctl(ep_fd, EPOLL_CTL_DEL, w->fd, NULL);
+    free(w);
+    napi_throw_error(env, NULL, "wsoptv_sendfile: external failed");
+    return NULL;
+  }
   return out;
 }
 
+/* whenWritable(poller, cb) -> -1: waiting, cb will run; >= 0: an edge already came (0, or its errno), cb will not run. */
 static napi_value js_when_writable(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2];
+  napi_value argv[2], out;
   napi_valuetype t = napi_undefined;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   poller_t *w = argc < 2 ? NULL : poller_arg(env, argv[0]);
-  if (!w || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function || w->cb != NULL) {
+  if (!w || w->closed || w->cb != NULL || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
     napi_throw_type_error(env, NULL, "whenWritable(open poller with no wait in flight, callback)");
     return NULL;
   }
-  CHECK(napi_create_reference(env, argv[1], 1, &w->cb));
-  int r = uv_poll_start(&w->poll, UV_WRITABLE, poller_ready);
-  if (r != 0) {
-    napi_delete_reference(env, w->cb);
-    w->cb = NULL;
-    return throw_errno(env, "uv_poll_start failed", -r);
-  }
-  return NULL;
+  int answer = -1;
+  if (w->ready) {
+    answer = w->ready_err;
+    w->ready = 0;
+    w->ready_err = 0;
+  } else CHECK(napi_create_reference(env, argv[1], 1, &w->cb));
+  CHECK(napi_create_int32(env, answer, &out));
+  return out;
 }
 
 static napi_value js_poller_close(napi_env env, napi_callback_info info) {
@@ -347,7 +406,7 @@ static napi_value js_poller_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   poller_t *w = argc < 1 ? NULL : poller_arg(env, argv[0]);
-  if (w) poller_shut(env, w); /* else closed already */
+  if (w) poller_remove(env, w); /* freed by the finalizer */
   return NULL;
 }
 
