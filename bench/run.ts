@@ -8,7 +8,7 @@
  * processes it started, also on error or Ctrl-C. Every seek body is compared with the file byte for byte
  * and viewer bodies by sampling; a wrong byte makes the run exit 1. Options (after `npm run bench --`):
  * --rounds N (default 3), --seconds S per wrk run (default 6), --seeks N per level (default 500),
- * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone).
+ * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone). --sendfile off (our server copies bodies, for the A/B).
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
@@ -83,6 +83,8 @@ interface Options {
   readonly minutes: number;
   /** `console`: the live-feed step instead of the full run. */
   readonly step: 'all' | 'console';
+  /** Our server's --sendfile (off: bodies read and written, the path of platforms without sendfile). */
+  readonly sendfile: 'on' | 'off';
 }
 
 function stepOf(positionals: readonly string[]): Options['step'] {
@@ -103,8 +105,10 @@ function parseOptions(): Options {
       'no-write': { type: 'boolean', default: false },
       soak: { type: 'boolean', default: false },
       minutes: { type: 'string', default: '10' },
+      sendfile: { type: 'string', default: 'on' },
     },
   });
+  if (values.sendfile !== 'on' && values.sendfile !== 'off') throw new Error(`--sendfile takes on or off, not ${values.sendfile}`);
   return {
     rounds: wholeNumber('rounds', values.rounds, 1, 9),
     seconds: wholeNumber('seconds', values.seconds, 1, 30),
@@ -115,6 +119,7 @@ function parseOptions(): Options {
     soak: values.soak,
     minutes: wholeNumber('minutes', values.minutes, 1, 600),
     step: stepOf(positionals),
+    sendfile: values.sendfile,
   };
 }
 
@@ -444,7 +449,7 @@ function markdown(rounds: readonly Round[], rows: readonly Row[], missed: readon
   return [
     '## Latest results',
     '',
-    `- Date: ${date}; command: \`npm run bench\`${o.soak ? ` (--soak --minutes ${o.minutes})` : ''}${o.rounds !== DEFAULTS.rounds || o.seconds !== DEFAULTS.seconds || o.seeks !== DEFAULTS.seeks ? ` (--rounds ${o.rounds} --seconds ${o.seconds} --seeks ${o.seeks})` : ''}; wall time ${fmt(wallSeconds, 0)} s.`,
+    `- Date: ${date}; command: \`npm run bench\`${o.soak ? ` (--soak --minutes ${o.minutes})` : ''}${o.sendfile === 'off' ? ' (--sendfile off)' : ''}${o.rounds !== DEFAULTS.rounds || o.seconds !== DEFAULTS.seconds || o.seeks !== DEFAULTS.seeks ? ` (--rounds ${o.rounds} --seconds ${o.seconds} --seeks ${o.seeks})` : ''}; wall time ${fmt(wallSeconds, 0)} s.`,
     `- Code: ${codeVersion()}.`,
     `- Machine: ${m.detail}.`,
     `- Tools: ${nginxVersion ?? 'nginx not found (no comparison)'}; ${toolVersion('wrk', ['--version'])}.`,
@@ -606,7 +611,7 @@ async function main(): Promise<void> {
   await writeOffsetFile(big, o.sizeBytes);
   await warmPageCache(big);
 
-  const ours = await startOurs(tmp, libraryDir, o.sizeBytes);
+  const ours = await startOurs(tmp, libraryDir, o.sizeBytes, ['--sendfile', o.sendfile]);
   say(`WSOPTV server pid ${ours.proc.pid} on port ${ours.target.port}`);
   const nginxBin = o.nginx ? findNginx() : null;
   const nginx = nginxBin ? await startNginx(nginxBin, tmp, libraryDir, o.sizeBytes) : null;

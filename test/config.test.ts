@@ -131,6 +131,12 @@ describe('when a value is bad, the error names the setting as the operator wrote
     assert.equal(loadConfig([...base(), '--port', '65535'], {}).port, 65535);
   });
   it('a host with characters no address has', () => throwsFor(() => loadConfig([...base(), '--host', 'my host;rm'], {}), '--host'));
+  it('--sendfile is on by default, takes on or off, and names anything else', () => {
+    assert.equal(loadConfig(base(), {}).sendfile, true);
+    assert.equal(loadConfig([...base(), '--sendfile', 'off'], {}).sendfile, false);
+    assert.equal(loadConfig(base(), { WSOPTV_SENDFILE: 'on' }).sendfile, true);
+    throwsFor(() => loadConfig([...base(), '--sendfile', 'maybe'], {}), '--sendfile', /not on or off/);
+  });
   it('a log level that does not exist', () => throwsFor(() => loadConfig(base(), { WSOPTV_LOG_LEVEL: 'loud' }), 'WSOPTV_LOG_LEVEL', /loud/));
   it('a missing library folder', () => throwsFor(() => loadConfig(['--library', path.join(tmp.dir, 'nope'), '--data', data], {}), '--library', /does not exist/));
   it('a library that is a file', () => throwsFor(() => loadConfig(['--library', aFile, '--data', data], {}), '--library', /not a folder/));

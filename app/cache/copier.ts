@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { openInside, type Opener } from '../library/index.ts';
+import { openInside, type Opener, type ReadHandle } from '../library/index.ts';
 
 /** Folders below the cache root. */
 export const CACHE_DIRS = { copies: 'copies', heads: 'heads', tmp: 'tmp' } as const;
@@ -60,7 +60,7 @@ interface Span {
  * Finds the top-level `moov` box of an MP4 by walking box headers (8 or 16 bytes each); undefined when
  * there is none or the structure is broken. Reads a few bytes per box, never a box's body.
  */
-export async function findMoov(fh: FileHandle, size: number): Promise<{ offset: number; length: number } | undefined> {
+export async function findMoov(fh: ReadHandle, size: number): Promise<{ offset: number; length: number } | undefined> {
   const header = Buffer.alloc(16);
   let at = 0;
   for (let boxes = 0; at + 8 <= size && boxes < 10_000; boxes++) {
@@ -84,7 +84,7 @@ export const MOOV_ALIGN = 256 * 1024;
 
 /** The source spans a copy holds: the whole file, or the head's leading bytes then the part of `moov` beyond them
  * (from the MOOV_ALIGN boundary before the box). */
-async function spansOf(job: CopyJob, fh: FileHandle): Promise<{ spans: Span[]; headLen: number; moovOffset: number | null; moovLen: number | null }> {
+async function spansOf(job: CopyJob, fh: ReadHandle): Promise<{ spans: Span[]; headLen: number; moovOffset: number | null; moovLen: number | null }> {
   if (job.kind === 'copy') return { spans: [{ from: 0, length: job.sourceSize }], headLen: 0, moovOffset: null, moovLen: null };
   const headLen = Math.min(job.headBytes ?? 0, job.sourceSize);
   const spans: Span[] = [{ from: 0, length: headLen }];
@@ -115,7 +115,7 @@ function samplePoints(spans: readonly Span[]): { src: number; dst: number; lengt
   return out;
 }
 
-async function hashRanges(fh: FileHandle, points: readonly { at: number; length: number }[]): Promise<string> {
+async function hashRanges(fh: ReadHandle, points: readonly { at: number; length: number }[]): Promise<string> {
   const h = createHash('sha256');
   const buf = Buffer.alloc(SAMPLE_BYTES);
   for (const p of points) {

@@ -13,7 +13,7 @@ import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
 export { isLocalDevice } from './local-fs.ts';
-export { openInside, openInsideWithin, type OpenedFile, type Opener } from './safe-open.ts';
+export { openInside, openInsideWithin, type OpenedFile, type Opener, type ReadHandle } from './safe-open.ts';
 export { watchLibrary, type LibraryWatcher, type WatchedLibrary, type WatchOptions } from './watcher.ts';
 
 /** How long a removed row is remembered, so a file that reappears elsewhere a scan later keeps its id. */

@@ -8,7 +8,7 @@
  * file, not for a name that may have changed since). Elsewhere the path is resolved after the open and
  * the resolved file's device and inode must be the handle's: a swap at any moment makes them differ.
  */
-import { constants, fstatSync, readlinkSync, type Stats } from 'node:fs';
+import { close as closeFd, closeSync, constants, fstat, fstatSync, openSync, read as readFd, readlinkSync, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { isLocalDevice } from './local-fs.ts';
 import { isInside } from './paths.ts';
@@ -16,9 +16,48 @@ import { isInside } from './paths.ts';
 /** Opens a file under a root with the handle check; the NAS opener can be wrapped (the bench simulates a sleeping disk). */
 export type Opener = (realRoot: string, full: string) => Promise<OpenedFile>;
 
+/** What readers of an open file use of it: a FileHandle, or a descriptor opened on the event loop (below). */
+export interface ReadHandle {
+  /** The descriptor; -1 once closed. */
+  readonly fd: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number; buffer: Buffer }>;
+  stat(): Promise<Stats>;
+  close(): Promise<void>;
+}
+
+/** A descriptor opened with openSync, with FileHandle's reads and close (on the pool, like FileHandle's). */
+class FdHandle implements ReadHandle {
+  constructor(private n: number) {}
+
+  get fd(): number {
+    return this.n;
+  }
+
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number; buffer: Buffer }> {
+    return new Promise((resolve, reject) => {
+      if (this.n < 0) return reject(Object.assign(new Error('file closed'), { code: 'EBADF' }));
+      readFd(this.n, buffer, offset, length, position, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead, buffer })));
+    });
+  }
+
+  stat(): Promise<Stats> {
+    return new Promise((resolve, reject) => {
+      if (this.n < 0) return reject(Object.assign(new Error('file closed'), { code: 'EBADF' }));
+      fstat(this.n, (err, st) => (err ? reject(err) : resolve(st)));
+    });
+  }
+
+  close(): Promise<void> {
+    const n = this.n;
+    if (n < 0) return Promise.resolve();
+    this.n = -1;
+    return new Promise((resolve, reject) => closeFd(n, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
 /** An open file that passed the check; the caller closes `fh`. */
 export interface OpenedFile {
-  readonly fh: FileHandle;
+  readonly fh: ReadHandle;
   /** Stats of the open handle: size and mtime describe the bytes that will be read. */
   readonly stats: Stats;
 }
@@ -53,28 +92,41 @@ async function locationOfHandle(fh: FileHandle): Promise<string | undefined> {
 }
 
 /**
- * Paths whose last open landed on a local file system. Their handle's stat and /proc link are answered
- * from memory, so they are read on the event loop: two thread-pool hops fewer per seek, most of a seek's
- * cost on a small box. Any other path (a network mount, or one not seen yet) is checked on the pool.
+ * Paths whose last open landed on a local file system. They are opened and checked on the event loop
+ * (open, fstat and the /proc link of a local file wait on nothing): three thread-pool hops fewer per seek,
+ * most of a seek's cost on a small box. Any other path (a network mount, or one not seen yet) is opened and
+ * checked on the pool, where a mount that hangs cannot stall the server. (A network mount made later inside
+ * a local folder would be opened on the loop once, and then be known for what it is.)
  */
 const localPaths = new Set<string>();
 const LOCAL_PATHS_MAX = 10_000;
 
-/** The handle's stats and location, on the event loop when `full` is known to be local, else on the pool. */
-async function describeHandle(fh: FileHandle, full: string): Promise<[Stats, string | undefined]> {
-  if (procFdWorks && localPaths.has(full)) {
-    try {
-      return [fstatSync(fh.fd), undeleted(readlinkSync(`/proc/self/fd/${fh.fd}`))];
-    } catch {
-      localPaths.delete(full);
-    }
-  }
-  const described = await Promise.all([fh.stat(), locationOfHandle(fh)]);
-  if (isLocalDevice(described[0].dev, full)) {
+function learn(full: string, stats: Stats): void {
+  if (isLocalDevice(stats.dev, full)) {
     if (localPaths.size >= LOCAL_PATHS_MAX) localPaths.clear();
     localPaths.add(full);
+  } else localPaths.delete(full);
+}
+
+/** The checks on an open handle, by its stats and where /proc says it lives. */
+function checkHandle(realRoot: string, stats: Stats, where: string | undefined): void {
+  if (!stats.isFile()) throw refusal('ENOTREG', 'not a regular file');
+  if (where !== undefined && !isInside(realRoot, where)) throw refusal('EPATHESCAPE', 'file lies outside its root');
+}
+
+/** `openInside` on the event loop, for a path known to be local; undefined when it must go the pool's way. */
+function openLocalNow(realRoot: string, full: string): OpenedFile | undefined {
+  const n = openSync(full, OPEN_FLAGS);
+  try {
+    const stats = fstatSync(n);
+    checkHandle(realRoot, stats, undeleted(readlinkSync(`/proc/self/fd/${n}`)));
+    learn(full, stats);
+    return { fh: new FdHandle(n), stats };
+  } catch (err) {
+    closeSync(n);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no /proc after all: the portable check
+    throw err;
   }
-  return described;
 }
 
 /**
@@ -83,18 +135,20 @@ async function describeHandle(fh: FileHandle, full: string): Promise<[Stats, str
  * closed on every rejection.
  */
 export async function openInside(realRoot: string, full: string): Promise<OpenedFile> {
+  if (procFdWorks && localPaths.has(full)) {
+    const now = openLocalNow(realRoot, full);
+    if (now) return now;
+  }
   const fh = await open(full, OPEN_FLAGS);
   try {
-    const [stats, where] = await describeHandle(fh, full);
-    if (!stats.isFile()) throw refusal('ENOTREG', 'not a regular file');
-    if (where !== undefined) {
-      if (!isInside(realRoot, where)) throw refusal('EPATHESCAPE', 'file lies outside its root');
-    } else {
+    const [stats, where] = await Promise.all([fh.stat(), locationOfHandle(fh)]);
+    checkHandle(realRoot, stats, where);
+    if (where === undefined) {
       const real = await realpath(full);
       if (!isInside(realRoot, real)) throw refusal('EPATHESCAPE', 'file lies outside its root');
       const named = await stat(real);
       if (named.ino !== stats.ino || named.dev !== stats.dev) throw refusal('ECHANGED', 'file changed while it was opened');
-    }
+    } else learn(full, stats);
     return { fh, stats };
   } catch (err) {
     await fh.close().catch(() => undefined);

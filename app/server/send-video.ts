@@ -4,10 +4,9 @@
  * app/stream/range.ts, and streams the body with backpressure. The handle is closed however the
  * response ends: finished, aborted by a seeking player, or failed.
  */
-import type { FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeadRef, StreamPath } from '../cache/index.ts';
-import { isLocalDevice, openInside, openInsideWithin, type OpenedFile } from '../library/index.ts';
+import { isLocalDevice, openInside, openInsideWithin, type OpenedFile, type ReadHandle } from '../library/index.ts';
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody, type Segment } from '../stream/file-body.ts';
 import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
@@ -54,7 +53,7 @@ interface Prepared {
   readonly lastModified: string;
   readonly segments: readonly Segment[];
   /** Every handle opened; each is closed however the response ends. */
-  readonly handles: readonly FileHandle[];
+  readonly handles: readonly ReadHandle[];
 }
 
 /** One run of the answer's bytes: from the head file (at `fileStart`) or from the NAS file (same offsets). */
@@ -86,7 +85,7 @@ export function splitByHead(start: number, end: number, head: Pick<HeadRef, 'hea
 
 const hasBody = (plan: Plan): plan is Extract<Plan, { kind: 'full' | 'partial' }> => plan.kind === 'full' || plan.kind === 'partial';
 
-function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly Segment[], handles: readonly FileHandle[]): Prepared {
+function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly Segment[], handles: readonly ReadHandle[]): Prepared {
   const v = validatorsFor(size, mtimeMs);
   return { plan, size, etag: v.etag, lastModified: v.lastModified, segments, handles };
 }
@@ -158,7 +157,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   return prepared(plan, head.size, head.mtimeMs, segments, [nas.fh]);
 }
 
-const closeAll = (handles: readonly FileHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));
+const closeAll = (handles: readonly ReadHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));
 
 /**
  * Opens the file(s) (each checked on its handle, see openInside) and answers the request. Throws domain

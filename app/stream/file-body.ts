@@ -5,7 +5,7 @@
  * Read buffers come from a shared pool and go back to it when the consumer calls `release` after the
  * socket has written them. The file handle is closed when the body ends or is destroyed, however that happens.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { ReadHandle } from '../library/safe-open.ts';
 import { Readable } from 'node:stream';
 
 /** First read of a range. */
@@ -56,7 +56,7 @@ export const giveReadBuffer = (ab: ArrayBuffer): void => pool.give(ab);
 
 /** A run of bytes start..end (inclusive) of one open file. */
 export interface Segment {
-  readonly fh: FileHandle;
+  readonly fh: ReadHandle;
   readonly start: number;
   readonly end: number;
   /** On a local file system: its cached bytes may be sent from the event loop (see sendfile-body.ts). */
@@ -79,10 +79,10 @@ export class FileBody extends Readable {
   /** Bytes handed to the consumer so far. */
   bytesRead = 0;
 
-  constructor(fhOrSegments: FileHandle | readonly Segment[], start = 0, end = -1) {
+  constructor(fhOrSegments: ReadHandle | readonly Segment[], start = 0, end = -1) {
     // highWaterMark 0: hold no chunk beyond the one the socket is taking; memory per stream stays at one read.
     super({ highWaterMark: 0 });
-    this.segments = Array.isArray(fhOrSegments) ? fhOrSegments : [{ fh: fhOrSegments as FileHandle, start, end }];
+    this.segments = Array.isArray(fhOrSegments) ? fhOrSegments : [{ fh: fhOrSegments as ReadHandle, start, end }];
     this.pos = this.segments[0]?.start ?? 0;
   }
 
