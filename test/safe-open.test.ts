@@ -4,13 +4,12 @@
  * The checks must hold the same on both: a symlink out of the root, a FIFO, a folder, a missing file.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { openInside, type OpenedFile } from '../app/library/safe-open.ts';
-import { offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
 
 /** Opens until the path is opened on the event loop (its device's statfs lands in the background first). */
 async function openedOnLoop(root: string, file: string): Promise<OpenedFile> {
@@ -23,14 +22,7 @@ async function openedOnLoop(root: string, file: string): Promise<OpenedFile> {
   throw new Error('the path was never opened on the event loop: is the temp folder on a local file system?');
 }
 
-const fdsOn = (file: string): number =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === file;
-    } catch {
-      return false;
-    }
-  }).length;
+const fdsOn = openDescriptorsOn;
 
 const codeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
   p.then(

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { FIRST_READ } from '../app/stream/file-body.ts';
 import { SendfileBody } from '../app/server/sendfile-body.ts';
 import { loadSendfile, type Sendfile } from '../app/stream/sendfile.ts';
-import { offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
 
 const MIB = 1024 * 1024;
 
@@ -33,14 +33,7 @@ function socketFds(): Map<string, number> {
   return out;
 }
 const duplicated = (): number => [...socketFds().values()].filter((n) => n > 1).length;
-const fdsOn = (file: string): number =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === file;
-    } catch {
-      return false;
-    }
-  }).length;
+const fdsOn = openDescriptorsOn;
 
 async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
   const end = Date.now() + ms;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, open, rm, stat, truncate, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FileBody, FIRST_READ, MAX_READ } from '../app/stream/file-body.ts';
-import { offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
+import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
 import { openAndPause } from './helpers/raw-http.ts';
 import { startTestServer, type RawResponse, type TestServer } from './helpers/server.ts';
 
@@ -341,17 +341,6 @@ describe('when the method is HEAD (same headers as GET, no body)', () => {
 });
 
 /** Descriptors this process holds open on `file` (the server runs in this process). */
-function openDescriptorsOn(file: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
-    } catch {
-      // closed between readdir and readlink
-    }
-  }
-  return n;
-}
 
 async function waitFor(check: () => boolean, ms = 3_000): Promise<boolean> {
   const until = Date.now() + ms;

@@ -3,6 +3,7 @@
  * checked without keeping the file in memory), and the bundled sample clips.
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -63,4 +64,17 @@ export async function makeLongClip(file: string, seconds = 60, bitrate = '5M'): 
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '2M', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file,
   ], { timeout: 60_000 });
+}
+
+/** Descriptors of this process open on `file` (Linux: /proc/self/fd), to prove a handle was closed. */
+export function openDescriptorsOn(file: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
+    } catch {
+      // closed between readdir and readlink
+    }
+  }
+  return n;
 }

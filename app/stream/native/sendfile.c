@@ -74,6 +74,15 @@ static int int_arg(napi_env env, napi_value v, int64_t *out) {
   return napi_get_value_int64(env, v, out) == napi_ok;
 }
 
+/* Reads the one fd argument of `usage` into *fd; throws a TypeError naming `usage` and returns 0 when it is not one. */
+static int one_fd(napi_env env, napi_callback_info info, const char *usage, int64_t *fd) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 1 && int_arg(env, argv[0], fd) && *fd >= 0) return 1;
+  napi_throw_type_error(env, NULL, usage);
+  return 0;
+}
+
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char code[16];
   snprintf(code, sizeof code, "%d", err);
@@ -352,14 +361,9 @@ static poller_t *poller_arg(napi_env env, napi_value v) {
 }
 
 static napi_value js_poller(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int64_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
-    napi_throw_type_error(env, NULL, "poller(fd >= 0)");
-    return NULL;
-  }
+  if (!one_fd(env, info, "poller(fd >= 0)", &fd)) return NULL;
   int r = ensure_ep(env);
   if (r != 0) return throw_errno(env, "epoll set-up failed", r);
   poller_t *w = calloc(1, sizeof *w);
@@ -411,14 +415,9 @@ static napi_value js_poller_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_dup(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], out;
+  napi_value out;
   int64_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
-    napi_throw_type_error(env, NULL, "dup(fd >= 0)");
-    return NULL;
-  }
+  if (!one_fd(env, info, "dup(fd >= 0)", &fd)) return NULL;
   int d = fcntl((int)fd, F_DUPFD_CLOEXEC, 0);
   if (d < 0) return throw_errno(env, "dup failed", errno);
   CHECK(napi_create_int32(env, d, &out));
@@ -426,27 +425,15 @@ static napi_value js_dup(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
-    napi_throw_type_error(env, NULL, "close(fd >= 0)");
-    return NULL;
-  }
+  if (!one_fd(env, info, "close(fd >= 0)", &fd)) return NULL;
   close((int)fd);
   return NULL;
 }
 
 static napi_value js_shutdown(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int64_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !int_arg(env, argv[0], &fd) || fd < 0) {
-    napi_throw_type_error(env, NULL, "shutdown(fd >= 0)");
-    return NULL;
-  }
+  if (!one_fd(env, info, "shutdown(fd >= 0)", &fd)) return NULL;
   shutdown((int)fd, SHUT_RDWR);
   return NULL;
 }
