@@ -161,7 +161,11 @@ export class SendfileBody {
   };
 
   private waitForRoom(): void {
-    this.poller ??= this.sf.poller(this.outFd);
+    try {
+      this.poller ??= this.sf.poller(this.outFd);
+    } catch {
+      return this.fail(); // the socket could not be watched (it is gone): nothing more can be sent on it
+    }
     const r = this.sf.whenWritable(this.poller, this.onRoom);
     if (r === -1) this.busy = true;
     else if (r === 0) setImmediate(this.step); // room came while nothing waited
