@@ -12,7 +12,6 @@ import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
-export { isLocalDevice } from './local-fs.ts';
 export { openInside, openInsideWithin, type OpenedFile, type Opener, type ReadHandle } from './safe-open.ts';
 export { watchLibrary, type LibraryWatcher, type WatchedLibrary, type WatchOptions } from './watcher.ts';
 

@@ -60,6 +60,8 @@ export interface OpenedFile {
   readonly fh: ReadHandle;
   /** Stats of the open handle: size and mtime describe the bytes that will be read. */
   readonly stats: Stats;
+  /** On a local file system (see local-fs.ts): its handle may be read and sent from on the event loop. */
+  readonly local: boolean;
 }
 
 /**
@@ -101,11 +103,15 @@ async function locationOfHandle(fh: FileHandle): Promise<string | undefined> {
 const localPaths = new Set<string>();
 const LOCAL_PATHS_MAX = 10_000;
 
-function learn(full: string, stats: Stats): void {
-  if (isLocalDevice(stats.dev, full)) {
+/** Whether the opened file is local, remembered for the path's next open. */
+function learn(full: string, stats: Stats): boolean {
+  const local = isLocalDevice(stats.dev, full);
+  if (!local) localPaths.delete(full);
+  else if (!localPaths.has(full)) {
     if (localPaths.size >= LOCAL_PATHS_MAX) localPaths.clear();
     localPaths.add(full);
-  } else localPaths.delete(full);
+  }
+  return local;
 }
 
 /** The checks on an open handle, by its stats and where /proc says it lives. */
@@ -120,8 +126,7 @@ function openLocalNow(realRoot: string, full: string): OpenedFile | undefined {
   try {
     const stats = fstatSync(n);
     checkHandle(realRoot, stats, undeleted(readlinkSync(`/proc/self/fd/${n}`)));
-    learn(full, stats);
-    return { fh: new FdHandle(n), stats };
+    return { fh: new FdHandle(n), stats, local: learn(full, stats) };
   } catch (err) {
     closeSync(n);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no /proc after all: the portable check
@@ -148,8 +153,10 @@ export async function openInside(realRoot: string, full: string): Promise<Opened
       if (!isInside(realRoot, real)) throw refusal('EPATHESCAPE', 'file lies outside its root');
       const named = await stat(real);
       if (named.ino !== stats.ino || named.dev !== stats.dev) throw refusal('ECHANGED', 'file changed while it was opened');
-    } else learn(full, stats);
-    return { fh, stats };
+      // Without /proc the path is never opened on the loop, but a local file's bytes may still be sent from it.
+      return { fh, stats, local: isLocalDevice(stats.dev, full) };
+    }
+    return { fh, stats, local: learn(full, stats) };
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;

@@ -29,7 +29,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { streamBytesHandler, streamBytesRoutes, streamInfoRoutes, type StreamBytesHandler } from './routes/stream.ts';
 import { streamFastPath } from './stream-fast-path.ts';
 import { webUiRoutes } from './web-ui.ts';
-import { loadSendfile, type Sendfile } from '../stream/sendfile.ts';
+import type { Sendfile } from '../stream/sendfile.ts';
 
 /** What the HTTP layer needs from the rest of the server. */
 export interface HttpDeps {
@@ -50,8 +50,8 @@ export interface HttpDeps {
   readonly feed: ConsoleFeed;
   /** The address the server listens on, for the viewer URLs the console shares. */
   readonly listenHost: string;
-  /** How stream bodies leave: sendfile(2) (the default where the addon loads), or null to read and write them. */
-  readonly sendfile?: Sendfile | null;
+  /** How stream bodies leave: the sendfile addon (compose.ts decides), or null to read and write them. */
+  readonly sendfile: Sendfile | null;
 }
 
 /** The hands editing path, below /api. */
@@ -62,7 +62,7 @@ const HANDS_PATH = /^\/admin\/contents\/[^/]+\/hands$/;
  * answer the bytes with one handler, built once here.
  */
 export function createHttpHandler(deps: HttpDeps): RequestListener {
-  const bytes = streamBytesHandler(deps.cache, deps.streams, deps.auth, deps.log, deps.sendfile === undefined ? loadSendfile().sendfile : deps.sendfile);
+  const bytes = streamBytesHandler(deps.cache, deps.streams, deps.auth, deps.log, deps.sendfile);
   const app = createHttpApp(deps, bytes);
   const fast = streamFastPath(bytes, deps.corsOrigins, deps.log);
   return (req, res) => {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeadRef, StreamPath } from '../cache/index.ts';
-import { isLocalDevice, openInside, openInsideWithin, type OpenedFile, type ReadHandle } from '../library/index.ts';
+import { openInside, openInsideWithin, type OpenedFile, type ReadHandle } from '../library/index.ts';
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody, type Segment } from '../stream/file-body.ts';
 import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
@@ -93,13 +93,12 @@ function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly 
 /** Opens one file and plans the answer against its own validators. */
 async function prepareOne(file: StreamPath, c: Conditions): Promise<Prepared> {
   const f = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
-  return fromOpened(f, c, file.path);
+  return fromOpened(f, c);
 }
 
-function fromOpened(f: OpenedFile, c: Conditions, filePath: string): Prepared {
+function fromOpened(f: OpenedFile, c: Conditions): Prepared {
   const plan = planResponse(c, validatorsFor(f.stats.size, f.stats.mtimeMs));
-  const local = isLocalDevice(f.stats.dev, filePath);
-  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local }] : [], [f.fh]);
+  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local: f.local }] : [], [f.fh]);
 }
 
 const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() => r('late'), ms).unref());
@@ -122,8 +121,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     return undefined;
   }
   const pieces = splitByHead(plan.start, plan.end, head);
-  const headLocal = isLocalDevice(headFile.stats.dev, head.path);
-  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headLocal });
+  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headFile.local });
   if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map(headSegment), [headFile.fh]);
 
   let leading = -1;
@@ -147,10 +145,9 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   if (nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs) {
     head.stale();
     await headFile.fh.close().catch(() => undefined);
-    return fromOpened(nas, c, file.path);
+    return fromOpened(nas, c);
   }
-  const nasLocal = isLocalDevice(nas.stats.dev, file.path);
-  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end, local: nasLocal }));
+  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end, local: nas.local }));
   // The body closes the handles its segments read; a range wholly past the head reads none from the head file.
   if (pieces.some((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
   await headFile.fh.close().catch(() => undefined);

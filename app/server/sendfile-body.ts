@@ -13,7 +13,8 @@
  * loop, as nginx's does, at most SEND_NOW_MAX at a time with other work between; a hop to the libuv pool
  * costs two thread wake-ups, more than such a send itself. Otherwise (a network mount, bytes still on the
  * disk) it runs on the pool, where a thread may wait on the disk, never on the client. The socket is
- * non-blocking, so a send stops when it is full; the wait for room is a one-shot poll on the event loop.
+ * non-blocking, so a send stops when it is full; the wait for room is the addon's edge-triggered epoll set,
+ * which the event loop watches.
  * Reads of copied chunks likewise try preadv2(RWF_NOWAIT) on the loop before the pool.
  *
  * Outcomes match the copy path: bytes are counted as the socket takes them, a file that ends early cuts the
@@ -56,9 +57,8 @@ export class SendfileBody {
   private chunk: Buffer | null = null;
   private outFd = -1;
   private poller: Poller | null = null;
-  /** Bytes of segment `cachedSeg` before this offset were in the page cache at the last look. */
+  /** Bytes of the current segment before this offset were in the page cache at the last look. */
   private cachedUntil = -1;
-  private cachedSeg = -1;
   /** Bytes the send in flight asked for. */
   private asked = 0;
   /** Copy every chunk (no socket fd, or a file system sendfile cannot read); reads double as in FileBody. */
@@ -85,6 +85,7 @@ export class SendfileBody {
     while (s && s.end - this.pos + 1 <= 0) {
       s = this.segments[++this.seg];
       if (s) this.pos = s.start;
+      this.cachedUntil = -1; // another file
     }
     return s;
   }
@@ -100,12 +101,11 @@ export class SendfileBody {
     if (this.copyOnly) return this.copy(s, this.nextRead);
     if (this.outFd < 0) {
       const fd = socketFd(this.res);
+      if (fd === undefined) return this.copyInstead();
       try {
-        if (fd === undefined) throw new Error('no socket fd');
         this.outFd = this.sf.dup(fd);
       } catch {
-        this.copyOnly = true;
-        return this.copy(s, this.nextRead);
+        return this.copyInstead(); // out of descriptors: this body is copied
       }
     }
     const left = s.end - this.pos + 1;
@@ -120,10 +120,9 @@ export class SendfileBody {
    * bytes, so most sends of a long body make no check of their own.
    */
   private inMemory(s: Segment, left: number): boolean {
-    if (this.pos < this.cachedUntil && this.cachedSeg === this.seg) return true;
+    if (this.pos < this.cachedUntil) return true;
     const span = Math.min(left, CHECK_AHEAD);
     if (this.sf.cached(s.fh.fd, this.pos, span) !== 1) return false;
-    this.cachedSeg = this.seg;
     this.cachedUntil = this.pos + span;
     return true;
   }

@@ -1,7 +1,8 @@
 /**
- * The zero-copy send behind stream bodies: the native addon in ./native (sendfile(2) on the libuv pool),
- * loaded once. Null where it cannot serve (not Linux, not built, or a runtime that cannot load it): the
- * server then reads into pooled buffers and writes them, as it did before (docs/performance.md).
+ * The zero-copy send behind stream bodies: the native addon in ./native (sendfile(2) from the event loop
+ * or the libuv pool, and the wait for room), loaded once. Null where it cannot serve (not Linux, not built,
+ * or a runtime that cannot load it): the server then reads into pooled buffers and writes them, as it did
+ * before (docs/performance.md).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -102,21 +102,32 @@ typedef struct {
   int err;
 } job_t;
 
-static void execute(napi_env env, void *data) {
-  (void)env;
-  job_t *j = data;
-  off_t off = (off_t)j->offset;
-  while (j->sent < j->count) {
-    ssize_t n = sendfile(j->out_fd, j->in_fd, &off, (size_t)(j->count - j->sent));
+/*
+ * sendfile(2) until `count` bytes are sent, the file ends or an error (EAGAIN: the socket is full); returns the
+ * bytes sent, and the error in *err (0 when none). Both send and sendNow are this loop, on the pool or the loop.
+ */
+static int64_t send_all(int out_fd, int in_fd, int64_t offset, int64_t count, int *err) {
+  off_t off = (off_t)offset;
+  int64_t sent = 0;
+  *err = 0;
+  while (sent < count) {
+    ssize_t n = sendfile(out_fd, in_fd, &off, (size_t)(count - sent));
     if (n > 0) {
-      j->sent += n;
+      sent += n;
       continue;
     }
     if (n == 0) break; /* the file ended */
     if (errno == EINTR) continue;
-    j->err = errno;
+    *err = errno;
     break;
   }
+  return sent;
+}
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  job_t *j = data;
+  j->sent = send_all(j->out_fd, j->in_fd, j->offset, j->count, &j->err);
 }
 
 static void complete(napi_env env, napi_status status, void *data) {
@@ -178,20 +189,8 @@ static napi_value js_send_now(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "sendNow(outFd, inFd, offset >= 0, 0 < count <= 2 GiB)");
     return NULL;
   }
-  off_t off = (off_t)offset;
-  int64_t sent = 0;
-  int err = 0;
-  while (sent < count) {
-    ssize_t n = sendfile((int)out_fd, (int)in_fd, &off, (size_t)(count - sent));
-    if (n > 0) {
-      sent += n;
-      continue;
-    }
-    if (n == 0) break;
-    if (errno == EINTR) continue;
-    err = errno;
-    break;
-  }
+  int err;
+  int64_t sent = send_all((int)out_fd, (int)in_fd, offset, count, &err);
   CHECK(napi_create_int64(env, sent > 0 || err == 0 ? sent : -err, &out));
   return out;
 }
