@@ -80,6 +80,40 @@ test.describe('when one viewer opens more tabs than the limit', () => {
   });
 });
 
+test.describe('when the watch page is loaded cold', () => {
+  test('its head start asks each question once, and the page plays the element it made', async ({ browser, server }) => {
+    const { context, page, username } = await server.viewer(browser);
+    const asked: string[] = [];
+    page.on('request', (req: Request) => {
+      const p = new URL(req.url()).pathname;
+      if (p.startsWith('/api/') && !req.headers()['range']) asked.push(`${req.method()} ${p}`);
+    });
+    await page.goto(`/watch/${SEED_ID}`);
+    await playPast(page, 0.5);
+    const once = [`GET /api/auth/me`, `GET /api/stream/${SEED_ID}/info`, `POST /api/stream/${SEED_ID}/start`, `GET /api/progress/${SEED_ID}`];
+    for (const q of once) expect(asked.filter((a) => a === q), `${q} in ${asked.join(', ')}`).toHaveLength(1);
+    // Every answer was taken and the element adopted: nothing of the head start is left over.
+    const left = await page.evaluate(() => {
+      const hs = (window as unknown as { __wsoptvHeadStart?: { answers: Map<string, unknown>; video: unknown } }).__wsoptvHeadStart;
+      return { answers: hs?.answers.size, video: hs?.video };
+    });
+    expect(left).toEqual({ answers: 0, video: null });
+    const src = await page.locator('video[data-session-id]').evaluate((v: HTMLVideoElement) => v.src);
+    expect(src).toContain(`/api/stream/${SEED_ID}?session=`);
+    expect(server.streamsOf(username)).toBe(1);
+    await context.close();
+  });
+
+  test('its answers come in the language chosen before, not the browser’s', async ({ browser, server }) => {
+    const { context, page } = await server.viewer(browser, { locale: 'en-US' });
+    await page.addInitScript(() => localStorage.setItem('wsoptv.lang', 'ko'));
+    await page.goto('/watch/no-such-video-0');
+    await expect(page.locator('.error-message')).toHaveText('콘텐츠를 찾을 수 없습니다.');
+    await expect(page.locator('video')).toHaveCount(0);
+    await context.close();
+  });
+});
+
 test.describe('when a link names no video', () => {
   test('the watch page says so in a sentence and plays nothing', async ({ browser, server }) => {
     const { context, page } = await server.viewer(browser);

@@ -65,10 +65,45 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     init.headers = headers({ 'content-type': 'application/json' });
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  const res = await ((body === undefined && takeHeadStart(method, path)) || fetch(path, init));
   if (!res.ok) throw await failure(res);
   if (res.status === 204) return null as T;
   return (await res.json().catch(() => null)) as T;
+}
+
+/**
+ * The answer the watch page's head start (renderer/viewer/head-start.ts) already asked for, taken once;
+ * undefined when there is none (another page, taken before, or dropped).
+ */
+function takeHeadStart(method: string, path: string): Promise<Response> | undefined {
+  const answers = window.__wsoptvHeadStart?.answers;
+  const key = `${method} ${path}`;
+  const answer = answers?.get(key);
+  answers?.delete(key);
+  return answer;
+}
+
+/** The head start's <video>, already loading `streamUrl`; null when there is none for this session. */
+export function takeHeadStartVideo(streamUrl: string): HTMLVideoElement | null {
+  const hs = window.__wsoptvHeadStart;
+  const v = hs?.video;
+  if (!hs || !v || v.src !== new URL(streamUrl, location.href).href) return null;
+  hs.video = null;
+  return v;
+}
+
+/**
+ * Forgets what the head start asked and the page did not take, and stops its <video>: its answers
+ * describe the page it was loaded on, not the next (a login in between changes every one of them).
+ */
+export function dropHeadStart(): void {
+  const hs = window.__wsoptvHeadStart;
+  if (!hs) return;
+  delete window.__wsoptvHeadStart;
+  if (hs.video) {
+    hs.video.removeAttribute('src');
+    hs.video.load();
+  }
 }
 
 const enc = encodeURIComponent;

@@ -1,6 +1,7 @@
 // The viewer's words in Korean and English. The server's error sentences come in the same language
 // (the client sends it as Accept-Language), so a page never shows a raw code.
 import { setApiLanguage } from '../api/client.ts';
+import { LANG_KEY } from './lang-key.ts';
 
 /** Languages the viewer speaks. */
 export type Lang = 'ko' | 'en';
@@ -117,14 +118,13 @@ const KO: Record<MessageKey, string> = {
 };
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en: EN, ko: KO };
-const STORAGE_KEY = 'wsoptv.lang';
 
 const isLang = (v: unknown): v is Lang => v === 'ko' || v === 'en';
 
 /** The language a visitor gets: the one they chose before, else the browser's (Korean for ko-*, else English). */
 function initialLang(): Lang {
   try {
-    const saved = localStorage.getItem(STORAGE_KEY);
+    const saved = localStorage.getItem(LANG_KEY);
     if (isLang(saved)) return saved;
   } catch {
     // Storage may be off (a private window with strict settings): fall back to the browser's language.
@@ -148,7 +148,7 @@ export function setLang(lang: Lang): void {
   current = lang;
   applyLang(lang);
   try {
-    localStorage.setItem(STORAGE_KEY, lang);
+    localStorage.setItem(LANG_KEY, lang);
   } catch {
     // Not remembered; the switch still holds for this page.
   }

@@ -2,7 +2,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { UserWire } from '../../app/contract/index.ts';
-import { api, ApiError } from '../api/client.ts';
+import { api, ApiError, dropHeadStart } from '../api/client.ts';
 import { messageOf } from './format.ts';
 import { currentLang, LANGS, setLang, t, type Lang } from './i18n.ts';
 import { Library } from './library.tsx';
@@ -85,4 +85,6 @@ const root = document.getElementById('view');
 if (!root) throw new Error('the page has no #view');
 root.replaceChildren();
 interceptLinks(root);
+// The watch page's head start answers for the page it was loaded on only.
+onNavigate(dropHeadStart);
 render(<App />, root);

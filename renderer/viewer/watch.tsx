@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { HEARTBEAT_SECONDS, type Hand, type StartResponse, type StreamInfoWire } from '../../app/contract/index.ts';
 import { bestHandsReel, handAt, nextHand, previousHand, jumpTarget, reelResumeIndex, resumePosition, sortHands, type HandMode, type ReelStop } from '../../app/model/hands.ts';
-import { api, ApiError } from '../api/client.ts';
+import { api, ApiError, dropHeadStart, takeHeadStartVideo } from '../api/client.ts';
 import { clock, messageOf } from './format.ts';
 import { t } from './i18n.ts';
 import { navigate, watchUrl } from './router.ts';
@@ -136,7 +136,7 @@ const NO_ACTIONS: Actions = { next() {}, previous() {}, jumpTo() {}, back() {}, 
 
 /** The watch page of one video (or of the reel passing through it). */
 export function Watch({ id, reel }: { readonly id: string; readonly reel: boolean }) {
-  const videoRef = useRef<HTMLVideoElement>(null);
+  const slotRef = useRef<HTMLDivElement>(null);
   const [setup, setSetup] = useState<Setup | null>(null);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
@@ -157,6 +157,7 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
         else setSetup(s);
       },
       (err: unknown) => {
+        dropHeadStart();
         if (cancelled) return;
         setError(messageOf(err));
         setRefused(err instanceof ApiError && err.status === 429);
@@ -168,9 +169,18 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
   }, [attempt]);
 
   useEffect(() => {
-    const video = videoRef.current;
-    if (!setup || !video) return undefined;
+    const slot = slotRef.current;
+    if (!setup || !slot) return undefined;
     const { session, hands, reel: plan } = setup;
+    // On a cold load the head start made the element and it is already loading; else it is made here.
+    const adopted = takeHeadStartVideo(session.stream_url);
+    const video = adopted ?? document.createElement('video');
+    video.controls = true;
+    video.autoplay = true;
+    video.preload = 'auto';
+    video.playsInline = true;
+    video.dataset['sessionId'] = session.session_id;
+    slot.replaceChildren(video);
     let currentMode: HandMode = plan ? 'best' : 'all';
     let currentStop = plan ? plan.first : -1;
     let started = false;
@@ -317,11 +327,12 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
       }
     };
 
+    const onMetadata = (): void => {
+      if (setup.startAt > 0) seekTo(setup.startAt);
+      else started = true;
+    };
     const listeners: [string, EventListener][] = [
-      ['loadedmetadata', () => {
-        if (setup.startAt > 0) seekTo(setup.startAt);
-        else started = true;
-      }],
+      ['loadedmetadata', onMetadata],
       ['seeked', () => {
         started = true;
         if (seekStart) qoe.seek_ms = Math.round(performance.now() - seekStart);
@@ -380,7 +391,13 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
     };
     window.addEventListener('pagehide', leave);
     if (plan) setStop(plan.first);
-    video.src = session.stream_url;
+    if (!adopted) video.src = session.stream_url;
+    else if (adopted.error) void explain();
+    else {
+      // What the listeners missed while the element loaded on its own: the metadata, and the start.
+      if (adopted.readyState >= HTMLMediaElement.HAVE_METADATA) onMetadata();
+      video.play().catch(() => undefined); // refused without a gesture where autoplay is: as the attribute
+    }
 
     return () => {
       clearTimeout(edge);
@@ -392,6 +409,7 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
       leave();
       video.removeAttribute('src');
       video.load();
+      video.remove();
     };
   }, [setup]);
 
@@ -440,7 +458,7 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
       {notice && <p class="notice" role="status">{notice}</p>}
       <div class="stage">
         <div class="player">
-          <video ref={videoRef} controls autoplay preload="auto" playsinline data-session-id={session.session_id} />
+          <div class="video-slot" ref={slotRef} />
           <div
             id="timeline"
             class="timeline"
