@@ -47,7 +47,7 @@ async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
 /** Every call the body made, by kind: sends on the pool and on the loop (with what they sent), waits for room. */
 interface Calls {
   readonly pool: { errno: number; sent: number }[];
-  readonly now: number[];
+  readonly now: { errno: number; sent: number }[];
   waits: number;
 }
 
@@ -72,10 +72,12 @@ function recording(real: Sendfile, failFirst?: number): Sendfile & { calls: Call
       calls.waits++;
       return real.whenWritable(p, done);
     },
-    sendNow(outFd, inFd, offset, count) {
-      const r = fault() ? -failFirst! : real.sendNow(outFd, inFd, offset, count);
-      calls.now.push(r);
-      return r;
+    sendNow(outFd, inFd, offset, count, result) {
+      if (fault()) {
+        result[0] = 0;
+        result[1] = failFirst!;
+      } else real.sendNow(outFd, inFd, offset, count, result);
+      calls.now.push({ errno: result[1]!, sent: result[0]! });
     },
     send(outFd, inFd, offset, count, done) {
       if (fault()) {
@@ -125,7 +127,7 @@ describe('the sendfile body', () => {
       const now0 = calls.now.length;
       new SendfileBody([{ fh, start, end, local: where === 'local' }], res, sf, undefined, (sent, aborted) => {
         const viaPool = calls.pool.slice(pool0).reduce((t, c) => t + c.sent, 0);
-        const viaNow = calls.now.slice(now0).reduce((t, r) => t + Math.max(0, r), 0);
+        const viaNow = calls.now.slice(now0).reduce((t, c) => t + c.sent, 0);
         outcomes.push({ sent, aborted, copied: sent - viaPool - viaNow });
       });
     });

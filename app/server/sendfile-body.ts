@@ -37,6 +37,8 @@ export const CHECK_AHEAD = 16 * 1024 * 1024;
 const { EAGAIN, EINVAL, ENOSYS, EOPNOTSUPP } = constants.errno;
 /** Errors that mean "this file or socket cannot be sent from", before any byte went: copy instead. */
 const UNSUPPORTED = new Set([EINVAL, ENOSYS, EOPNOTSUPP]);
+/** Where sendNow answers (sent, errno); one for every body, read right after each call. */
+const RESULT = new Float64Array(2);
 
 /** The fd of a plain TCP socket, or undefined (TLS, a socket not yet attached, a closed one). */
 function socketFd(res: ServerResponse): number | undefined {
@@ -129,23 +131,18 @@ export class SendfileBody {
 
   /**
    * Sends up to `n` bytes from the event loop. All of them: go on after whatever else the loop has to do.
-   * Part: ask once more for the rest, and the kernel says which it was, a full socket (EAGAIN) or the end
-   * of the file (0).
+   * A full socket (EAGAIN, after some bytes or none): wait for room.
    */
   private sendNow(s: Segment, n: number): void {
-    for (let first = true; ; first = false) {
-      const r = this.sf.sendNow(this.outFd, s.fh.fd, this.pos, n);
-      if (r > 0) {
-        this.advance(r);
-        if (r === n) return void setImmediate(this.step);
-        n -= r;
-        continue;
-      }
-      if (r === -EAGAIN) return this.waitForRoom();
-      if (r < 0 && first && UNSUPPORTED.has(-r)) return this.copyInstead();
-      // 0: the file ended early. Anything else: the client left, or the disk failed.
-      return this.fail();
-    }
+    this.sf.sendNow(this.outFd, s.fh.fd, this.pos, n, RESULT);
+    const sent = RESULT[0]!;
+    const errno = RESULT[1]!;
+    if (sent > 0) this.advance(sent);
+    if (errno === 0 && sent === n) return void setImmediate(this.step);
+    if (errno === EAGAIN) return this.waitForRoom();
+    if (sent === 0 && UNSUPPORTED.has(errno)) return this.copyInstead();
+    // errno 0 with bytes missing: the file ended early. Anything else: the client left, or the disk failed.
+    this.fail();
   }
 
   private readonly onSent = (errno: number, n: number): void => {

@@ -15,7 +15,8 @@ export type Poller = { readonly __poller: unique symbol };
 export interface Sendfile {
   /**
    * sendfile(2) from `inFd` at `offset` to the socket `outFd` on the pool, until `count` bytes are sent,
-   * the socket is full (`errno` EAGAIN), the file ends (`errno` 0 and `sent` < `count`) or an error (`errno`).
+   * the socket is full (`errno` EAGAIN, `sent` what went before it), the file ends (`errno` 0 and `sent` <
+   * `count`) or an error (`errno`).
    */
   send(outFd: number, inFd: number, offset: number, count: number, done: (errno: number, sent: number) => void): void;
   /** A close-on-exec duplicate of `fd`, so a send in flight never writes to a number Node closed and reused. */
@@ -23,8 +24,12 @@ export interface Sendfile {
   close(fd: number): void;
   /** Shuts the connection down both ways: a send in flight stops with EPIPE. */
   shutdown(fd: number): void;
-  /** `send` on the calling thread: bytes sent (> 0), 0 when the file ended at `offset`, or -errno (-EAGAIN: the socket is full). */
-  sendNow(outFd: number, inFd: number, offset: number, count: number): number;
+  /**
+   * `send` on the calling thread, answered in `result` (kept by the caller, so a call allocates nothing):
+   * result[0] the bytes sent, result[1] the errno (EAGAIN: the socket is full after those bytes; 0 with
+   * fewer than `count` sent: the file ended).
+   */
+  sendNow(outFd: number, inFd: number, offset: number, count: number, result: Float64Array): void;
   /** 1 when every page of the range is in the page cache, 0 when not, -1 when the kernel cannot tell (before Linux 6.5). */
   cached(fd: number, offset: number, count: number): number;
   /** preadv2(RWF_NOWAIT) into `buffer` at `offset`: bytes read, or -errno (-EAGAIN: not in memory, read it on the pool). */

@@ -11,11 +11,13 @@
  *   shutdown(fd)           shuts the connection down both ways (an abort during a send)
  *   send(out, in, offset, count, cb(errno, sent))
  *                          sendfile(2) on the libuv pool until `count` bytes are sent, the socket is full
- *                          (errno EAGAIN: the socket is non-blocking), the file ends (errno 0, sent < count)
- *                          or an error. The pool thread may wait on the disk, never on the client.
- *   sendNow(out, in, offset, count) -> sent > 0 | 0 (the file ended) | -errno
- *                          the same on the calling thread, for bytes `cached` says are in memory: what a
- *                          pool hop costs (two thread wake-ups) is more than the send itself
+ *                          (errno EAGAIN, with the bytes sent before it: the socket is non-blocking), the
+ *                          file ends (errno 0, sent < count) or an error. The pool thread may wait on the
+ *                          disk, never on the client.
+ *   sendNow(out, in, offset, count, result)
+ *                          the same on the calling thread, for bytes `cached` says are in memory (what a
+ *                          pool hop costs, two thread wake-ups, is more than the send itself); `sent` and
+ *                          `errno` land in result[0] and result[1], a Float64Array the caller keeps
  *   cached(fd, offset, count) -> 1 | 0 | -1
  *                          whether every page of the range is in the page cache (cachestat(2), Linux 6.5);
  *                          -1 where the kernel cannot tell
@@ -39,6 +41,7 @@
 
 #ifdef __linux__
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -111,9 +114,23 @@ static int64_t send_all(int out_fd, int in_fd, int64_t offset, int64_t count, in
   int64_t sent = 0;
   *err = 0;
   while (sent < count) {
-    ssize_t n = sendfile(out_fd, in_fd, &off, (size_t)(count - sent));
+    size_t want = (size_t)(count - sent);
+    ssize_t n = sendfile(out_fd, in_fd, &off, want);
     if (n > 0) {
       sent += n;
+      /*
+       * Short: the socket filled up, or the file ended. A zero-time poll tells which without sending: not
+       * writable means full, and tcp_poll has then marked the socket so that the epoll set hears when room
+       * comes, once acknowledgements free a good part of the buffer. Asking sendfile again instead would
+       * send the few KiB freed meanwhile, a stream of small sends (and softirq work) for the same bytes.
+       */
+      if ((size_t)n < want && sent < count) {
+        struct pollfd p = {.fd = out_fd, .events = POLLOUT};
+        if (poll(&p, 1, 0) == 0) {
+          *err = EAGAIN;
+          break;
+        }
+      }
       continue;
     }
     if (n == 0) break; /* the file ended */
@@ -180,19 +197,26 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_send_now(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out;
+  size_t argc = 5;
+  napi_value argv[5];
   int64_t out_fd, in_fd, offset, count;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4 || !int_arg(env, argv[0], &out_fd) || !int_arg(env, argv[1], &in_fd) || !int_arg(env, argv[2], &offset) ||
-      !int_arg(env, argv[3], &count) || out_fd < 0 || in_fd < 0 || offset < 0 || count <= 0 || count > 0x7ffff000) {
-    napi_throw_type_error(env, NULL, "sendNow(outFd, inFd, offset >= 0, 0 < count <= 2 GiB)");
+  bool is_typed = false;
+  if (argc < 5 || !int_arg(env, argv[0], &out_fd) || !int_arg(env, argv[1], &in_fd) || !int_arg(env, argv[2], &offset) ||
+      !int_arg(env, argv[3], &count) || napi_is_typedarray(env, argv[4], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[4], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float64_array ||
+      length < 2 || out_fd < 0 || in_fd < 0 || offset < 0 || count <= 0 || count > 0x7ffff000) {
+    napi_throw_type_error(env, NULL, "sendNow(outFd, inFd, offset >= 0, 0 < count <= 2 GiB, result: Float64Array(2))");
     return NULL;
   }
   int err;
-  int64_t sent = send_all((int)out_fd, (int)in_fd, offset, count, &err);
-  CHECK(napi_create_int64(env, sent > 0 || err == 0 ? sent : -err, &out));
-  return out;
+  double *result = data;
+  result[0] = (double)send_all((int)out_fd, (int)in_fd, offset, count, &err);
+  result[1] = (double)err;
+  return NULL;
 }
 
 static napi_value js_cached(napi_env env, napi_callback_info info) {
