@@ -179,6 +179,14 @@ function findNginx(): string | null {
 }
 
 /** Serves the library folder from nginx (sendfile, one worker, keep-alive) in a temp prefix. */
+/** The bench-only bare node:http server of the large file (bench/bare-node.ts): the floor under any Node server. */
+async function startBareNode(file: string, size: number): Promise<{ proc: Tracked; target: Target }> {
+  const port = await freePort();
+  const proc = spawnTracked('bare node', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'bare-node.ts'), file, String(port)], { cwd: PROJECT_ROOT });
+  await waitUntil('the bare node:http server listening', 30_000, async () => proc.output().includes('listening on'), proc);
+  return { proc, target: { name: 'node', host: HOST, port, path: '/big.mp4', size, memoryPid: () => proc.pid } };
+}
+
 async function startNginx(bin: string, tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
   const port = await freePort();
   const prefix = path.join(tmp, 'nginx');
@@ -346,7 +354,14 @@ const verdict = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
 const ratioVerdict = (ratio: number, ok: (r: number) => boolean): string => (Number.isFinite(ratio) ? verdict(ok(ratio)) : 'no nginx');
 
 /** The results table; a row whose verdict is FAIL is a missed bar (see missedBars). */
-function buildRows(rounds: readonly Round[], memory: { ours: Memory; nginx: Memory | null }, checks: { ours: Checks; nginx: Checks | null }, scan: ScanFigures, soak: SoakResult | null): Row[] {
+function buildRows(
+  rounds: readonly Round[],
+  memory: { ours: Memory; nginx: Memory | null },
+  checks: { ours: Checks; nginx: Checks | null },
+  scan: ScanFigures,
+  soak: SoakResult | null,
+  bareSeeks: ReadonlyMap<number, SeekLevel>,
+): Row[] {
   const rows: Row[] = [];
   const ratioText = (r: number): string => (Number.isFinite(r) ? `${fmt(r, 2)}×` : '—');
   for (const level of VIEWER_LEVELS) {
@@ -359,6 +374,19 @@ function buildRows(rounds: readonly Round[], memory: { ours: Memory; nginx: Memo
         rows.push({ ...row, measure: `seek TTFB p99, ${level} viewers, ÷ nginx`, ours: '', nginx: '', bar: `≤ ${BAR.seekP99Ratio}× nginx`, verdict: ratioVerdict(f.ratio, (r) => r <= BAR.seekP99Ratio) });
       } else rows.push(row);
     }
+  }
+  for (const level of VIEWER_LEVELS) {
+    const bare = bareSeeks.get(level);
+    if (!bare) continue;
+    const nginxP50 = figure(rounds, (r) => r.seeks.get(level)!.p50).nginx;
+    rows.push({
+      measure: `reference, not a bar: seek TTFB p50, ${level} viewers, on a bare node:http server (ms)`,
+      ours: fmt(bare.p50, 2),
+      nginx: fmt(nginxP50, 2),
+      ratio: ratioText(bare.p50 / nginxP50),
+      bar: '',
+      verdict: '',
+    });
   }
   for (const n of READER_LEVELS) {
     const f = figure(rounds, (r) => r.throughput.get(n)!.mbPerSecond);
@@ -634,11 +662,19 @@ async function main(): Promise<void> {
     rounds.push(await measureRound(oursSubject, nginxSubject, i, o, wrkScript));
   }
 
+  // Not a bar: what the same seeks cost on a bare node:http server, so a missed seek bar says how much is ours.
+  say('\nReference: a bare node:http server of the same file (bench/bare-node.ts), once per level');
+  const bare = await startBareNode(big, o.sizeBytes);
+  const bareSeeks = new Map<number, SeekLevel>();
+  const bareChecks = newChecks();
+  for (const level of VIEWER_LEVELS) bareSeeks.set(level, await measureSeeks(bare.target, level, o, bareChecks));
+  if (bareChecks.wrong > 0) throw new Error('the bare node:http reference server sent wrong bytes: a bench bug');
+
   // The soak runs last, on its own fresh server: a process that served wrk's unpaced readers starts from another RSS.
   await stopAll();
   const soak = o.soak ? await runSoak({ minutes: o.minutes, sizeBytes: o.sizeBytes, write: o.write }, tmp, `npm run bench -- --soak --minutes ${o.minutes}`) : null;
   if (soak && soak.wrong > 0) process.exitCode = 1;
-  const rows = buildRows(rounds, memory, checks, scan, soak);
+  const rows = buildRows(rounds, memory, checks, scan, soak, bareSeeks);
   const missed = missedBars(rows, soak);
   if (checks.ours.firstProblem) say(`\nWSOPTV: ${checks.ours.firstProblem}`);
   // A benchmark reports slow figures; wrong bytes are a bug, and scripts should see it.
