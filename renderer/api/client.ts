@@ -103,6 +103,7 @@ export function dropHeadStart(): void {
   if (hs.video) {
     hs.video.removeAttribute('src');
     hs.video.load();
+    hs.video.remove();
   }
 }
 

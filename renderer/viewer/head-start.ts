@@ -61,6 +61,9 @@ interface Window {
     v.playsInline = true;
     v.preload = 'auto';
     v.src = url;
+    // In the document (hidden until the page places it), so that its events reach listeners of the page.
+    v.hidden = true;
+    (document.body ?? document.documentElement).append(v);
     early.video = v;
   });
   window.__wsoptvHeadStart = early;

@@ -180,6 +180,7 @@ export function Watch({ id, reel }: { readonly id: string; readonly reel: boolea
     video.preload = 'auto';
     video.playsInline = true;
     video.dataset['sessionId'] = session.session_id;
+    video.hidden = false;
     slot.replaceChildren(video);
     let currentMode: HandMode = plan ? 'best' : 'all';
     let currentStop = plan ? plan.first : -1;
