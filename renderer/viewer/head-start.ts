@@ -55,7 +55,8 @@ interface Window {
   ask('POST', `/api/stream/${id}/start`, async (r) => {
     if (!r.ok) return;
     const url: unknown = ((await r.json()) as { stream_url?: unknown }).stream_url;
-    if (typeof url !== 'string' || !url.startsWith('/')) return;
+    // Only a stream of this server: the page never plays another origin's URL, and neither does this.
+    if (typeof url !== 'string' || new URL(url, location.href).origin !== location.origin) return;
     const v = document.createElement('video');
     v.controls = true;
     v.playsInline = true;
