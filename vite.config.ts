@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, transformWithOxc, type Plugin } from 'vite';
-import { LANG_KEY } from './renderer/viewer/lang-key.ts';
+import { LANG_IDS, LANG_KEY } from './renderer/viewer/lang-key.ts';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), 'renderer');
 
@@ -29,7 +29,7 @@ function headStart(): Plugin {
         // Right after the charset, ahead of the stylesheet: a classic script after one waits for it to load.
         const at = html.indexOf(CHARSET) + CHARSET.length;
         if (at < CHARSET.length) throw new Error(`index.html has no ${CHARSET} to put the head start after`);
-        return `${html.slice(0, at)}\n  <script>const LANG_KEY = ${JSON.stringify(LANG_KEY)};\n${code}</script>${html.slice(at)}`;
+        return `${html.slice(0, at)}\n  <script>const LANG_KEY = ${JSON.stringify(LANG_KEY)}, LANG_IDS = ${JSON.stringify(LANG_IDS)};\n${code}</script>${html.slice(at)}`;
       },
     },
   };

@@ -178,7 +178,6 @@ function findNginx(): string | null {
   return null;
 }
 
-/** Serves the library folder from nginx (sendfile, one worker, keep-alive) in a temp prefix. */
 /** The bench-only bare node:http server of the large file (bench/bare-node.ts): the floor under any Node server. */
 async function startBareNode(file: string, size: number): Promise<{ proc: Tracked; target: Target }> {
   const port = await freePort();
@@ -187,6 +186,7 @@ async function startBareNode(file: string, size: number): Promise<{ proc: Tracke
   return { proc, target: { name: 'node', host: HOST, port, path: '/big.mp4', size, memoryPid: () => proc.pid } };
 }
 
+/** Serves the library folder from nginx (sendfile, one worker, keep-alive) in a temp prefix. */
 async function startNginx(bin: string, tmp: string, libraryDir: string, size: number): Promise<{ proc: Tracked; target: Target }> {
   const port = await freePort();
   const prefix = path.join(tmp, 'nginx');

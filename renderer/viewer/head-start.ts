@@ -11,9 +11,11 @@
 // whatever it did not take, and stops the element's loading.
 // A failed answer is the page's to show, exactly as if it had asked itself.
 //
-// It depends on nothing: LANG_KEY is defined in front of it by the build, from renderer/viewer/lang-key.ts.
+// It depends on nothing: LANG_KEY and LANG_IDS are defined in front of it by the build, from
+// renderer/viewer/lang-key.ts.
 
 declare const LANG_KEY: string;
+declare const LANG_IDS: readonly string[];
 
 /** What the head start leaves for the page (window.__wsoptvHeadStart). */
 interface HeadStart {
@@ -37,17 +39,17 @@ interface Window {
   } catch {
     // Storage off: the server answers in the browser's language, as the page would.
   }
-  const headers: Record<string, string> = lang === 'ko' || lang === 'en' ? { 'accept-language': lang } : {};
-  const early: HeadStart = { answers: new Map(), video: null };
+  const headers: Record<string, string> = lang !== null && LANG_IDS.includes(lang) ? { 'accept-language': lang } : {};
+  const hs: HeadStart = { answers: new Map(), video: null };
   const ask = (method: string, path: string, then?: (r: Response) => Promise<void>): void => {
     const p = fetch(path, { method, headers, credentials: 'same-origin' }).then(async (r) => {
-      // The page gets a copy whose body is still unread.
+      // The head start reads a copy; the page gets the response with its body still unread.
       if (then) await then(r.clone()).catch(() => undefined);
       return r;
     });
     // A failure is seen by whoever takes the answer; one never taken must not be an unhandled rejection.
     p.catch(() => undefined);
-    early.answers.set(`${method} ${path}`, p);
+    hs.answers.set(`${method} ${path}`, p);
   };
   ask('GET', '/api/auth/me');
   ask('GET', `/api/stream/${id}/info`);
@@ -65,7 +67,7 @@ interface Window {
     // In the document (hidden until the page places it), so that its events reach listeners of the page.
     v.hidden = true;
     (document.body ?? document.documentElement).append(v);
-    early.video = v;
+    hs.video = v;
   });
-  window.__wsoptvHeadStart = early;
+  window.__wsoptvHeadStart = hs;
 })();

@@ -1,10 +1,10 @@
 // The viewer's words in Korean and English. The server's error sentences come in the same language
 // (the client sends it as Accept-Language), so a page never shows a raw code.
 import { setApiLanguage } from '../api/client.ts';
-import { LANG_KEY } from './lang-key.ts';
+import { LANG_IDS, LANG_KEY } from './lang-key.ts';
 
 /** Languages the viewer speaks. */
-export type Lang = 'ko' | 'en';
+export type Lang = (typeof LANG_IDS)[number];
 
 /** Every language, in the order the switch lists them. */
 export const LANGS: readonly { readonly id: Lang; readonly name: string }[] = [
@@ -119,7 +119,7 @@ const KO: Record<MessageKey, string> = {
 
 const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en: EN, ko: KO };
 
-const isLang = (v: unknown): v is Lang => v === 'ko' || v === 'en';
+const isLang = (v: unknown): v is Lang => (LANG_IDS as readonly unknown[]).includes(v);
 
 /** The language a visitor gets: the one they chose before, else the browser's (Korean for ko-*, else English). */
 function initialLang(): Lang {
