@@ -5,15 +5,16 @@
  * once the NAS is awake, a seek to 50 % and the first frame presented after it.
  *
  * Two files of the same clip (ffmpeg testsrc2, 1080p, H.264/AAC at about 5 Mbit/s, generated once and kept
- * under .bench/ttff/): one faststart, one with its moov box at the end. The server runs in this process,
- * built by the composition root, with its NAS opener wrapped by bench/slow-nas.ts: the first open of each
+ * under .bench/ttff/): one faststart, one with its moov box at the end. The server runs in a child process
+ * (bench/ttff-server.ts, so that Playwright's traffic in this one never delays its answers), built by the
+ * composition root, with its NAS opener wrapped by bench/slow-nas.ts: the first open of each
  * file after the NAS was put to sleep waits a spin-up delay (5 s by default). Two servers in turn: the head
  * cache on (the default --head-bytes; the heads are written before measuring) and off (--head-bytes 0).
  * Each run is a fresh user (no saved progress) in a fresh browser context, with the NAS put back to sleep
  * first. Figures are medians over --rounds runs per case; the bar (issue 11): the first frame from a
  * sleeping NAS under 1 s with the head cache, for both files.
  *
- * Options: --rounds N (default 3), --spin-up S seconds (5), --idle-sleep S (the NAS sleeps again after S s
+ * Options: --rounds N (default 5: a start's spread on a 2-core machine is a few hundred ms), --spin-up S seconds (5), --idle-sleep S (the NAS sleeps again after S s
  * without an open; default never), --minutes M of clip (3), --mbit R video bitrate (5), --verbose (every
  * run's requests), --no-write (leave docs/performance.md alone).
  */
@@ -24,12 +25,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../app/compose.ts';
-import { loadConfig, PROJECT_ROOT } from '../app/config/config.ts';
-import { createLogger } from '../app/log.ts';
-import { sleep } from './procs.ts';
+import { PROJECT_ROOT } from '../app/config/config.ts';
+import { sleep, spawnTracked, stopTracked, type Tracked } from './procs.ts';
 import { codeVersion, fmt, machine, median, wholeNumber, writeMarkedSection } from './report.ts';
-import { SlowNas } from './slow-nas.ts';
+import type { NasState, TtffContent, TtffReply, TtffRequest, TtffServerSetup } from './ttff-server.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../e2e/helpers/chromium.ts';
 
 const DOC = path.join(PROJECT_ROOT, 'docs', 'performance.md');
@@ -45,7 +44,7 @@ const PLAY_TIMEOUT_MS = 30_000;
 const BEFORE_SEEK_MS = 1_000;
 const USER_PASSWORD = 'ttff-viewer-pass';
 
-const DEFAULTS = { rounds: 3, spinUp: 5, minutes: 3, mbit: 5 } as const;
+const DEFAULTS = { rounds: 5, spinUp: 5, minutes: 3, mbit: 5 } as const;
 
 interface Options {
   readonly rounds: number;
@@ -143,6 +142,9 @@ const CASES: readonly Case[] = [
 /** The page's steps before the video plays, in the order it takes them, and how to recognise their answers. */
 const MILESTONES = { page: /^GET \/watch\//, info: /^GET \/api\/stream\/\{id\}\/info/, start: /^POST \/api\/stream\/\{id\}\/start/, progress: /^GET \/api\/progress\//, 'first range': /^GET \/api\/stream\/\{id\} bytes=/ } as const;
 type Milestone = keyof typeof MILESTONES;
+/** The milestones whose answers are whole API replies, so the server's own time for them is its share of the start. */
+const SERVER_TIMED = ['info', 'start', 'progress'] as const;
+type ServerTimed = (typeof SERVER_TIMED)[number];
 
 /** What one run measured; times in ms from the start of the navigation (the page's performance.now()). */
 interface Run {
@@ -157,6 +159,8 @@ interface Run {
   readonly requests: readonly string[];
   /** When the page had its answers: the HTML, /info, /start, /progress, the first range of the video. */
   readonly milestones: Readonly<Record<Milestone, number>>;
+  /** The server's own time for the start's questions, from each request's arrival to the end of its answer. */
+  readonly serverMs: Readonly<Record<ServerTimed, number>>;
 }
 
 /** What the page records, installed before any of its scripts runs (a string: tsx's __name helper does not exist in the page). */
@@ -199,34 +203,87 @@ new Promise((resolve, reject) => {
 })
 `;
 
-/** A server of one case, over the library, with its NAS opener wrapped. */
-async function startCase(c: Case, libraryDir: string, dataDir: string, nas: SlowNas): Promise<RunningServer> {
-  const config = loadConfig(
-    // No promotion: every run must play from the NAS (and its head), never from a full SSD copy.
-    ['--library', libraryDir, '--data', dataDir, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--promote-after', '10000', ...c.flags],
-    { WSOPTV_ADMIN_PASSWORD: 'ttff-bench-admin' },
-  );
-  return startServer(config, { openNas: nas.open, log: createLogger('warn') });
-}
+/**
+ * The server of one case in its own process (bench/ttff-server.ts), over the library, with its NAS opener
+ * wrapped; driven over IPC.
+ */
+class CaseServer {
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  url = '';
+  contents: readonly TtffContent[] = [];
 
-/** Waits until both files have a head on the SSD and no copy is queued. */
-async function waitForHeads(server: RunningServer, ids: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await server.cache.idle();
-    const heads = (await server.cache.state()).entries.filter((e) => e.kind === 'head').map((e) => e.contentId);
-    if (ids.every((id) => heads.includes(id))) return;
-    if (Date.now() > deadline) throw new Error(`the heads were not written within 60 s (have ${heads.length} of ${ids.length})`);
-    await sleep(100);
+  private constructor(private readonly proc: Tracked) {
+    proc.child.on('message', (r: TtffReply) => {
+      const w = this.waiting.get(r.id);
+      this.waiting.delete(r.id);
+      if (r.ok) w?.resolve(r.value);
+      else w?.reject(new Error(`ttff server: ${r.error}`));
+    });
+    void proc.exited.then((code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`ttff server exited (${code}):\n${proc.output()}`));
+      this.waiting.clear();
+    });
+  }
+
+  static async start(c: Case, libraryDir: string, dataDir: string, o: Options): Promise<CaseServer> {
+    const proc = spawnTracked('ttff server', process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'ttff-server.ts')], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const s = new CaseServer(proc);
+    try {
+      const setup: TtffServerSetup = { libraryDir, dataDir, flags: c.flags, spinUpMs: o.spinUpMs, idleSleepMs: o.idleSleepMs, adminPassword: 'ttff-bench-admin' };
+      const up = (await s.ask({ op: 'start', setup })) as { url: string; contents: TtffContent[] };
+      s.url = up.url;
+      s.contents = up.contents;
+      return s;
+    } catch (err) {
+      await stopTracked(proc);
+      throw err;
+    }
+  }
+
+  private ask(m: DistributiveOmit<TtffRequest, 'id'>, timeoutMs = 90_000): Promise<unknown> {
+    const id = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`ttff server: no answer to '${m.op}' within ${timeoutMs} ms:\n${this.proc.output()}`));
+      }, timeoutMs);
+      this.waiting.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.proc.child.send({ ...m, id });
+    });
+  }
+
+  /** Waits until each file has its head on the SSD; the largest head's size. */
+  heads = (ids: readonly string[]): Promise<number> => this.ask({ op: 'heads', ids }) as Promise<number>;
+  user = (username: string, password: string): Promise<unknown> => this.ask({ op: 'user', username, password });
+  nasSleep = (): Promise<unknown> => this.ask({ op: 'sleep' });
+  nasWake = (): Promise<unknown> => this.ask({ op: 'wake' });
+  nasClear = (): Promise<unknown> => this.ask({ op: 'clear' });
+  nas = (): Promise<NasState> => this.ask({ op: 'nas' }) as Promise<NasState>;
+
+  async close(): Promise<void> {
+    try {
+      await this.ask({ op: 'close' }, 10_000);
+    } finally {
+      await stopTracked(this.proc);
+    }
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 let userSeq = 0;
 
 /** One measurement: a fresh user in a fresh context opens the watch page with the NAS asleep. */
-async function measureOnce(browser: Browser, server: RunningServer, nas: SlowNas, id: string, relPath: string, asleep = true): Promise<Run> {
+async function measureOnce(browser: Browser, server: CaseServer, id: string, relPath: string, asleep = true): Promise<Run> {
   const username = `ttff${process.pid % 10_000}x${++userSeq}`;
-  await server.auth.createUser({ username, password: USER_PASSWORD, role: 'viewer', status: 'active' });
+  await server.user(username, USER_PASSWORD);
   const context = await browser.newContext();
   try {
     const login = await context.request.post(`${server.url}/api/auth/login`, { data: { username, password: USER_PASSWORD } });
@@ -234,13 +291,12 @@ async function measureOnce(browser: Browser, server: RunningServer, nas: SlowNas
     const page = await context.newPage();
     await page.addInitScript({ content: PAGE_PROBE });
     const requests = recordRequests(page, server.url);
-    if (asleep) nas.sleep();
-    else nas.wake();
-    nas.clearLog();
+    await (asleep ? server.nasSleep() : server.nasWake());
+    await server.nasClear();
     await page.goto(`${server.url}/watch/${id}`, { waitUntil: 'commit' });
     const navOrigin = await page.evaluate('performance.timeOrigin') as number;
-    // The bench's clock and the page's differ by their origins: opens are placed on the page's.
-    const benchToPage = (t: number): number => t + performance.timeOrigin - navOrigin;
+    // The server's times are epoch ms: opens are placed on the page's clock.
+    const toPage = (epochMs: number): number => epochMs - navOrigin;
     await page.waitForFunction('window.__ttff && window.__ttff.playing !== null && window.__ttff.firstFrame !== null', undefined, { timeout: PLAY_TIMEOUT_MS, polling: 20 });
     const first = (await page.evaluate('window.__ttff')) as { playing: number; firstFrame: number; events: string[] };
     // The seek is timed with the NAS awake, so that it measures the seek and not the rest of the spin-up.
@@ -248,21 +304,29 @@ async function measureOnce(browser: Browser, server: RunningServer, nas: SlowNas
     const awakeBy = performance.now() + PLAY_TIMEOUT_MS;
     for (;;) {
       if (performance.now() > awakeBy) throw new Error(`${relPath}: no NAS open woke the file within ${PLAY_TIMEOUT_MS / 1000} s of the first frame`);
+      const nas = await server.nas();
       const opened = nas.opens.find((x) => ofFile(x.file));
-      const awake = opened && nas.awakeAt(opened.file);
-      if (awake !== undefined && performance.now() >= awake) break;
+      const awake = opened && nas.awakeAt[opened.file];
+      if (awake !== undefined && Date.now() >= awake) break;
       await sleep(50);
     }
     await sleep(BEFORE_SEEK_MS);
     const seek = (await page.evaluate(SEEK_SCRIPT)) as { frame: number; seeked: number };
+    const after = await server.nas();
+    const served = after.served.map((x) => ({ ...x, what: `${x.method} ${x.url.replace(/\?.*$/, '').replace(/\/api\/stream\/[^/]+/, '/api/stream/{id}')}` }));
     return {
       playing: first.playing,
       firstFrame: first.firstFrame,
       seekFrame: seek.frame,
       seeked: seek.seeked,
-      opens: nas.opens.filter((x) => ofFile(x.file)).map((x) => ({ at: benchToPage(x.at), waited: x.waitedMs })),
+      opens: after.opens.filter((x) => ofFile(x.file)).map((x) => ({ at: toPage(x.at), waited: x.waitedMs })),
+      serverMs: Object.fromEntries(SERVER_TIMED.map((k) => [k, served.find((x) => MILESTONES[k].test(x.what))?.ms ?? NaN])) as Record<ServerTimed, number>,
       milestones: Object.fromEntries(Object.entries(MILESTONES).map(([k, re]) => [k, requests.answered(navOrigin, re)])) as Record<Milestone, number>,
-      requests: [...requests.lines(navOrigin), `video events until the first frame: ${first.events.join(', ')}`],
+      requests: [
+        ...requests.lines(navOrigin),
+        ...served.filter((x) => x.what.startsWith('/api/', x.what.indexOf(' ') + 1) && x.what !== 'GET /api/stream/{id}').map((x) => `server: ${x.what} arrived at +${fmt(toPage(x.at), 0)} ms, answered in ${fmt(x.ms, 1)} ms`),
+        `video events until the first frame: ${first.events.join(', ')}`,
+      ],
     };
   } finally {
     await context.close();
@@ -325,29 +389,26 @@ export async function runTtffBench(argv: readonly string[], tmp: string): Promis
   try {
     for (const [ci, c] of CASES.entries()) {
       say(`\n${c.label}`);
-      const nas = new SlowNas(o.spinUpMs, o.idleSleepMs);
-      nas.wake();
-      const server = await startCase(c, libraryDir, path.join(tmp, `data-${ci}`), nas);
+      const server = await CaseServer.start(c, libraryDir, path.join(tmp, `data-${ci}`), o);
       try {
         const ids = SUBJECTS.map((s) => {
-          const content = server.library.list().find((x) => x.relPath === s.relPath);
+          const content = server.contents.find((x) => x.relPath === s.relPath);
           if (!content?.playable) throw new Error(`${s.relPath} is not catalogued as playable: ${content?.unplayableReason ?? 'missing'}`);
-          if (content.media?.faststart !== (s.label === 'faststart')) throw new Error(`${s.relPath}: the probe says faststart=${String(content.media?.faststart)}`);
+          if (content.faststart !== (s.label === 'faststart')) throw new Error(`${s.relPath}: the probe says faststart=${String(content.faststart)}`);
           return content.id;
         });
         if (c.headCache) {
-          await waitForHeads(server, ids);
-          headBytes = (await server.cache.state()).entries.filter((e) => e.kind === 'head').reduce((a, e) => Math.max(a, e.size), 0);
+          headBytes = await server.heads(ids);
           say(`  heads on the SSD: ${ids.length}, the largest ${fmt(headBytes / 1024 / 1024, 1)} MiB`);
         }
         // One run with the NAS awake, not recorded: the browser's and the server's first-time costs.
-        await measureOnce(browser, server, nas, ids[0]!, SUBJECTS[0]!.relPath, false);
+        await measureOnce(browser, server, ids[0]!, SUBJECTS[0]!.relPath, false);
         for (let r = 0; r < o.rounds; r++) {
           // The order of the files flips each round.
           const order = r % 2 === 0 ? SUBJECTS : [...SUBJECTS].reverse();
           for (const s of order) {
             const id = ids[SUBJECTS.indexOf(s)]!;
-            const run = await measureOnce(browser, server, nas, id, s.relPath);
+            const run = await measureOnce(browser, server, id, s.relPath);
             const cell = results.get(key(c, s)) ?? { runs: [] };
             cell.runs.push(run);
             results.set(key(c, s), cell);
@@ -361,7 +422,7 @@ export async function runTtffBench(argv: readonly string[], tmp: string): Promis
           }
         }
       } finally {
-        await server.close(500);
+        await server.close();
       }
     }
   } finally {
@@ -385,6 +446,9 @@ export async function runTtffBench(argv: readonly string[], tmp: string): Promis
   for (const s of SUBJECTS) {
     for (const k of Object.keys(MILESTONES) as Milestone[]) {
       rows.push([`  answered: ${k}, ${s.label} (ms from navigation)`, fmt(med(cell(true, s), (r) => r.milestones[k]), 0), fmt(med(cell(false, s), (r) => r.milestones[k]), 0), '', '']);
+    }
+    for (const k of SERVER_TIMED) {
+      rows.push([`  the server's own time: ${k}, ${s.label} (ms)`, fmt(med(cell(true, s), (r) => r.serverMs[k]), 1), fmt(med(cell(false, s), (r) => r.serverMs[k]), 1), '', '']);
     }
   }
   const loadAfter = os.loadavg()[0]!;
@@ -413,7 +477,7 @@ export async function runTtffBench(argv: readonly string[], tmp: string): Promis
       `- Code: ${codeVersion()}. Machine: ${m.detail}; ${chromiumVersion()}. Load average (1 min) before / after: ${fmt(loadBefore, 1)} / ${fmt(loadAfter, 1)}${busy ? ' (busy: more runnable work than CPUs)' : ''}.`,
       `- Clip: ffmpeg testsrc2 1920×1080 25 fps, H.264 (ultrafast, 2 s GOP) at ${o.mbit} Mbit/s + AAC, ${o.minutes} min, ${fmt(clipBytes(clips) / 1e6, 0)} MB; one copy faststart, one with its moov at the end.`,
       `- NAS: the files sit on local disk (page cache); the first open of each file after the NAS is put to sleep waits ${o.spinUpMs / 1000} s${o.idleSleepMs === null ? '' : `, and a file with no open for ${o.idleSleepMs / 1000} s sleeps again`}. Head cache on: the default --head-bytes (heads of ${fmt(headBytes / 1024 / 1024, 1)} MiB incl. the moov part); off: --head-bytes 0.`,
-      `- Each run: a fresh user (no saved progress) in a fresh browser context opens \`/watch/{id}\` with the NAS asleep; times are the page's own (performance.now(), from the start of the navigation). The seek is made 1 s after the NAS is awake. The "answered" rows are when the page had each answer (its headers), the critical path of the start.`,
+      `- Each run: a fresh user (no saved progress) in a fresh browser context opens \`/watch/{id}\` with the NAS asleep; times are the page's own (performance.now(), from the start of the navigation). The seek is made 1 s after the NAS is awake. The "answered" rows are when the page had each answer (its headers), the critical path of the start; "the server's own time" is from the request's arrival at the server (a process of its own) to the end of its answer.`,
       '',
       `| ${headings.join(' | ')} |`,
       `|---|${headings.slice(1).map(() => '---:').join('|')}|`,
