@@ -3,15 +3,19 @@
  * in aligned blocks (Chromium asks for a moov at the end from the 32 KiB boundary before it), and /info,
  * /start and the first ranges arrive while the disk spins up. None of them may wait for the disk when the
  * head holds what they ask for. The NAS is played by an opener whose opens hang until the test wakes it.
- * And a seek past the head, the commonest range of all, must not leave the head file open.
+ * And a seek past the head, the commonest range of all, neither opens the head file nor leaves it open.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { StreamPath } from '../app/cache/index.ts';
 import { openInside, type Opener } from '../app/library/index.ts';
+import { sendVideo } from '../app/server/send-video.ts';
 import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -133,5 +137,65 @@ describe('when a range of a video with a head lies wholly past the head', () => 
       assert.deepEqual(res.body, file.subarray(at, at + 1000));
     }
     assert.ok(await eventually(async () => (await headDescriptors()) === 0, 2_000), `${await headDescriptors()} descriptors still open on the head`);
+  });
+});
+
+describe('when a range of a video with a head is answered, the head file is opened only for bytes it holds', () => {
+  // sendVideo on a real server and real files, with a head whose file cannot be opened: whoever opens it
+  // finds it gone, and says so through `stale`.
+  let dirs: { dir: string; cleanup: () => Promise<void> };
+  let server: Server;
+  let base = '';
+  let file: Buffer;
+  let staleCalls = 0;
+  before(async () => {
+    dirs = await tempDir('wsoptv-head-');
+    const lib = path.join(await realpath(dirs.dir), 'lib');
+    const ssd = path.join(await realpath(dirs.dir), 'ssd');
+    await mkdir(lib);
+    await mkdir(path.join(ssd, 'heads'), { recursive: true });
+    const full = await copySample(lib, 'clip.mp4', false);
+    file = await readFile(full);
+    const st = await stat(full);
+    const stream: StreamPath = {
+      path: full,
+      root: lib,
+      source: 'nas',
+      mimeType: 'video/mp4',
+      open: openInside,
+      nasWaitMs: 150,
+      nasTimeoutMs: 5_000,
+      head: { path: path.join(ssd, 'heads', 'gone.mp4'), root: ssd, headLen: HEAD, moovOffset: null, moovLen: null, size: st.size, mtimeMs: st.mtimeMs, stale: () => void staleCalls++ },
+    };
+    server = createServer((req, res) => {
+      sendVideo(req, res, 'c_head', stream).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((r) => server.close(r));
+    await dirs.cleanup();
+  });
+  beforeEach(() => {
+    staleCalls = 0;
+  });
+
+  it('a range wholly past the head (a seek into the body) is read from the NAS file without touching the head file', async () => {
+    const at = HEAD + 50_000;
+    const res = await fetch(`${base}/`, { headers: { range: `bytes=${at}-${at + 9_999}` } });
+    assert.equal(res.status, 206);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(at, at + 10_000));
+    assert.equal(staleCalls, 0, 'the head file was not opened, so it was not found gone');
+  });
+
+  it('a range the head holds finds the head file gone, says so, and is answered from the NAS file', async () => {
+    const res = await fetch(`${base}/`, { headers: { range: 'bytes=0-9999' } });
+    assert.equal(res.status, 206);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(0, 10_000));
+    assert.equal(staleCalls, 1);
   });
 });

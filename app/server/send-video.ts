@@ -113,6 +113,10 @@ const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() 
 async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): Promise<Prepared | undefined> {
   const plan = planResponse(c, validatorsFor(head.size, head.mtimeMs));
   if (!hasBody(plan)) return prepared(plan, head.size, head.mtimeMs, [], []);
+  const pieces = splitByHead(plan.start, plan.end, head);
+  // A range wholly past the head (a seek into the body, the commonest range of all) reads the NAS file alone:
+  // the head file is not opened for it.
+  if (!pieces.some((p) => p.from === 'head')) return prepareFromNas(file, head, c, plan);
   let headFile: OpenedFile;
   try {
     headFile = await openInside(head.root, head.path);
@@ -120,7 +124,6 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     head.stale();
     return undefined;
   }
-  const pieces = splitByHead(plan.start, plan.end, head);
   const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headFile.local });
   if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map(headSegment), [headFile.fh]);
 
@@ -142,16 +145,27 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     const short: Plan = { kind: 'partial', status: 206, start: plan.start, end: leading };
     return prepared(short, head.size, head.mtimeMs, pieces.filter((p) => p.end <= leading).map(headSegment), [headFile.fh]);
   }
-  if (nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs) {
+  if (differs(nas, head)) {
     head.stale();
     await headFile.fh.close().catch(() => undefined);
     return fromOpened(nas, c);
   }
   const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end, local: nas.local }));
-  // The body closes the handles its segments read; a range wholly past the head reads none from the head file.
-  if (pieces.some((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
-  await headFile.fh.close().catch(() => undefined);
-  return prepared(plan, head.size, head.mtimeMs, segments, [nas.fh]);
+  // The body closes the handles its segments read.
+  return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+}
+
+/** The NAS file differs from the version its head was made from. */
+const differs = (nas: OpenedFile, head: HeadRef): boolean => nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs;
+
+/** A range of a video with a head that the head holds none of: the NAS file answers it, if it is still the head's version. */
+async function prepareFromNas(file: StreamPath, head: HeadRef, c: Conditions, plan: Extract<Plan, { kind: 'full' | 'partial' }>): Promise<Prepared> {
+  const nas = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
+  if (differs(nas, head)) {
+    head.stale();
+    return fromOpened(nas, c);
+  }
+  return prepared(plan, head.size, head.mtimeMs, [{ fh: nas.fh, start: plan.start, end: plan.end, local: nas.local }], [nas.fh]);
 }
 
 const closeAll = (handles: readonly ReadHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));
