@@ -1,8 +1,8 @@
 /**
  * The server of the time-to-first-frame bench, run as a child process of bench/ttff.ts. In the bench's
  * own process it shared one event loop with Playwright, whose protocol traffic (an event for every
- * request and response of the page) then delayed the server's answers by tens to hundreds of ms; a
- * viewer's server runs on its own box, and here it runs in its own process at least.
+ * request and response of the page) could hold up the server's answers; a viewer's server runs on its
+ * own box, and here it runs in its own process at least.
  *
  * It is the composition root's server, with its NAS opener wrapped by bench/slow-nas.ts. The parent
  * drives it over IPC, one request at a time or several, each answered by its id:
@@ -10,7 +10,7 @@
  *   {id, op: 'heads', ids}              → largest head size  (waits until each id has its head on the SSD)
  *   {id, op: 'user', username, password}→ null               (a viewer account)
  *   {id, op: 'sleep' | 'wake' | 'clear'}→ null               (the NAS, see SlowNas; clear also forgets the requests)
- *   {id, op: 'nas'}                     → NasState           (its opens, when each file woke, and the
+ *   {id, op: 'log'}                     → RunLog             (the NAS's opens, when each file woke, and the
  *                                                             server's own time for each request)
  *   {id, op: 'close'}                   → null, then exits
  * Times cross the process boundary as epoch milliseconds (performance.timeOrigin + performance.now()).
@@ -55,7 +55,7 @@ export interface ServedRequest {
 }
 
 /** The NAS as the bench reads it: every open since the last clear, when each file woke (epoch ms), and the requests served. */
-export interface NasState {
+export interface RunLog {
   readonly opens: readonly { readonly file: string; readonly at: number; readonly waitedMs: number }[];
   readonly awakeAt: Readonly<Record<string, number>>;
   readonly served: readonly ServedRequest[];
@@ -65,7 +65,7 @@ export type TtffRequest =
   | { readonly id: number; readonly op: 'start'; readonly setup: TtffServerSetup }
   | { readonly id: number; readonly op: 'heads'; readonly ids: readonly string[] }
   | { readonly id: number; readonly op: 'user'; readonly username: string; readonly password: string }
-  | { readonly id: number; readonly op: 'sleep' | 'wake' | 'clear' | 'nas' | 'close' };
+  | { readonly id: number; readonly op: 'sleep' | 'wake' | 'clear' | 'log' | 'close' };
 
 export type TtffReply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: string };
 
@@ -136,14 +136,14 @@ function main(): void {
         need(nas).clearLog();
         requests.clear();
         return null;
-      case 'nas': {
+      case 'log': {
         const n = need(nas);
         const awakeAt: Record<string, number> = {};
         for (const o of n.opens) {
           const t = n.awakeAt(o.file);
           if (t !== undefined) awakeAt[o.file] = epoch(t);
         }
-        return { opens: n.opens.map((o) => ({ file: o.file, at: epoch(o.at), waitedMs: o.waitedMs })), awakeAt, served: requests.served } satisfies NasState;
+        return { opens: n.opens.map((o) => ({ file: o.file, at: epoch(o.at), waitedMs: o.waitedMs })), awakeAt, served: requests.served } satisfies RunLog;
       }
       case 'close':
         await server?.close(500);
