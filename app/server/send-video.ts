@@ -116,7 +116,12 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   const pieces = splitByHead(plan.start, plan.end, head);
   // A range wholly past the head (a seek into the body, the commonest range of all) reads the NAS file alone:
   // the head file is not opened for it.
-  if (!pieces.some((p) => p.from === 'head')) return prepareFromNas(file, head, c, plan);
+  if (!pieces.some((p) => p.from === 'head')) {
+    const nas = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
+    // Same version, same validators, same plan; another version answers for itself.
+    if (differs(nas, head)) head.stale();
+    return fromOpened(nas, c);
+  }
   let headFile: OpenedFile;
   try {
     headFile = await openInside(head.root, head.path);
@@ -157,16 +162,6 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
 
 /** The NAS file differs from the version its head was made from. */
 const differs = (nas: OpenedFile, head: HeadRef): boolean => nas.stats.size !== head.size || nas.stats.mtimeMs !== head.mtimeMs;
-
-/** A range of a video with a head that the head holds none of: the NAS file answers it, if it is still the head's version. */
-async function prepareFromNas(file: StreamPath, head: HeadRef, c: Conditions, plan: Extract<Plan, { kind: 'full' | 'partial' }>): Promise<Prepared> {
-  const nas = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
-  if (differs(nas, head)) {
-    head.stale();
-    return fromOpened(nas, c);
-  }
-  return prepared(plan, head.size, head.mtimeMs, [{ fh: nas.fh, start: plan.start, end: plan.end, local: nas.local }], [nas.fh]);
-}
 
 const closeAll = (handles: readonly ReadHandle[]): Promise<unknown> => Promise.allSettled(handles.map((fh) => fh.close()));
 
