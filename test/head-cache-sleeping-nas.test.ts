@@ -3,19 +3,21 @@
  * in aligned blocks (Chromium asks for a moov at the end from the 32 KiB boundary before it), and /info,
  * /start and the first ranges arrive while the disk spins up. None of them may wait for the disk when the
  * head holds what they ask for. The NAS is played by an opener whose opens hang until the test wakes it.
- * And a seek past the head, the commonest range of all, neither opens the head file nor leaves it open.
+ * And a seek past the head, the commonest range of all, neither opens the head file nor leaves it open;
+ * while the disk wakes, a large head is handed out in steps.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { StreamPath } from '../app/cache/index.ts';
 import { openInside, type Opener } from '../app/library/index.ts';
-import { sendVideo } from '../app/server/send-video.ts';
+import { HEAD_ALONE_MAX_BYTES, sendVideo } from '../app/server/send-video.ts';
 import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -197,5 +199,77 @@ describe('when a range of a video with a head is answered, the head file is open
     assert.equal(res.status, 206);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(0, 10_000));
     assert.equal(staleCalls, 1);
+  });
+});
+
+describe('while the NAS sleeps, a head larger than one step is answered in steps', () => {
+  // sendVideo on a real server over real files: a 6 MiB source and its 5 MiB head, with a NAS whose
+  // opens hang until the test ends. Each range past the head's end gets at most HEAD_ALONE_MAX_BYTES.
+  const HEAD_LEN = 5 * 1024 * 1024;
+  let dirs: { dir: string; cleanup: () => Promise<void> };
+  let server: Server;
+  let base = '';
+  let source: Buffer;
+  let wake = (): void => undefined;
+  before(async () => {
+    dirs = await tempDir('wsoptv-head-steps-');
+    const lib = path.join(await realpath(dirs.dir), 'lib');
+    const ssd = path.join(await realpath(dirs.dir), 'ssd');
+    await mkdir(lib);
+    await mkdir(path.join(ssd, 'heads'), { recursive: true });
+    source = randomBytes(6 * 1024 * 1024);
+    const full = path.join(lib, 'video.mp4');
+    await writeFile(full, source);
+    await writeFile(path.join(ssd, 'heads', 'video.mp4'), source.subarray(0, HEAD_LEN));
+    const st = await stat(full);
+    const awake = new Promise<void>((r) => (wake = r));
+    const stream: StreamPath = {
+      path: full,
+      root: lib,
+      source: 'nas',
+      mimeType: 'video/mp4',
+      open: async (root, file) => {
+        await awake;
+        return openInside(root, file);
+      },
+      nasWaitMs: 20,
+      nasTimeoutMs: 30_000,
+      head: { path: path.join(ssd, 'heads', 'video.mp4'), root: ssd, headLen: HEAD_LEN, moovOffset: null, moovLen: null, size: st.size, mtimeMs: st.mtimeMs, stale: () => undefined },
+    };
+    server = createServer((req, res) => {
+      sendVideo(req, res, 'c_steps', stream).catch((err: unknown) => {
+        res.statusCode = 500;
+        res.end(String(err));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    wake();
+    await new Promise((r) => server.close(r));
+    await dirs.cleanup();
+  });
+
+  const get = async (range: string): Promise<{ status: number; contentRange: string | null; body: Buffer }> => {
+    const res = await fetch(`${base}/`, { headers: { range } });
+    return { status: res.status, contentRange: res.headers.get('content-range'), body: Buffer.from(await res.arrayBuffer()) };
+  };
+
+  it('an open-ended range from 0 walks the head in steps of HEAD_ALONE_MAX_BYTES, byte for byte, up to its end', async () => {
+    const step = HEAD_ALONE_MAX_BYTES;
+    for (const [from, to] of [[0, step - 1], [step, 2 * step - 1], [2 * step, HEAD_LEN - 1]] as const) {
+      const r = await get(`bytes=${from}-`);
+      assert.equal(r.status, 206);
+      assert.equal(r.contentRange, `bytes ${from}-${to}/${source.length}`);
+      assert.deepEqual(r.body, source.subarray(from, to + 1));
+    }
+  });
+
+  it('a range the head holds whole is answered whole, however long', async () => {
+    const r = await get(`bytes=100-${HEAD_LEN - 1}`);
+    assert.equal(r.status, 206);
+    assert.equal(r.contentRange, `bytes 100-${HEAD_LEN - 1}/${source.length}`);
+    assert.deepEqual(r.body, source.subarray(100, HEAD_LEN));
   });
 });

@@ -101,14 +101,23 @@ function fromOpened(f: OpenedFile, c: Conditions): Prepared {
   return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local: f.local }] : [], [f.fh]);
 }
 
+/**
+ * The most bytes a range answered from the head alone carries while the NAS wakes; the player asks for the
+ * next ones at once, still from the head. In steps, a start from a sleeping disk plays sooner: a whole
+ * 8 MiB head taken in at once, at LAN or loopback speed, competes with the player's own start in the
+ * browser (docs/performance.md, "Time to first frame").
+ */
+export const HEAD_ALONE_MAX_BYTES = 2 * 1024 * 1024;
+
 const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() => r('late'), ms).unref());
 
 /**
  * Plans the answer of a NAS stream whose head sits on the SSD. Ranges the head covers never touch the
  * NAS; a range that runs past it waits a moment for the NAS and, if the NAS is asleep or away, is
- * answered with the head's part alone (a 206 may be shorter than asked, RFC 9110 §14.2; the player asks
- * for the rest next). When the NAS file turns out to differ from the head's version, the head is dropped
- * and the NAS file answers alone. Undefined when the head file itself cannot be opened.
+ * answered with the head's part alone, at most HEAD_ALONE_MAX_BYTES of it (a 206 may be shorter than
+ * asked, RFC 9110 §14.2; the player asks for the rest next). When the NAS file turns out to differ from
+ * the head's version, the head is dropped and the NAS file answers alone. Undefined when the head file
+ * itself cannot be opened.
  */
 async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): Promise<Prepared | undefined> {
   const plan = planResponse(c, validatorsFor(head.size, head.mtimeMs));
@@ -147,8 +156,9 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     }
     // The open goes on and wakes the disk for the next request; its handle is closed when it lands.
     if (nas === 'late') opening.then((f) => f.fh.close(), () => undefined).catch(() => undefined);
-    const short: Plan = { kind: 'partial', status: 206, start: plan.start, end: leading };
-    return prepared(short, head.size, head.mtimeMs, pieces.filter((p) => p.end <= leading).map(headSegment), [headFile.fh]);
+    const end = Math.min(leading, plan.start + HEAD_ALONE_MAX_BYTES - 1);
+    const short: Plan = { kind: 'partial', status: 206, start: plan.start, end };
+    return prepared(short, head.size, head.mtimeMs, pieces.filter((p) => p.start <= end).map((p) => headSegment({ ...p, end: Math.min(p.end, end) })), [headFile.fh]);
   }
   if (differs(nas, head)) {
     head.stale();
