@@ -257,12 +257,14 @@ describe('while the NAS sleeps, a head larger than one step is answered in steps
   };
 
   it('an open-ended range from 0 walks the head in steps of HEAD_ALONE_MAX_BYTES, byte for byte, up to its end', async () => {
-    const step = HEAD_ALONE_MAX_BYTES;
-    for (const [from, to] of [[0, step - 1], [step, 2 * step - 1], [2 * step, HEAD_LEN - 1]] as const) {
+    assert.ok(HEAD_LEN > 2 * HEAD_ALONE_MAX_BYTES, 'the head takes several steps');
+    for (let from = 0; from < HEAD_LEN; ) {
+      const to = Math.min(from + HEAD_ALONE_MAX_BYTES, HEAD_LEN) - 1;
       const r = await get(`bytes=${from}-`);
       assert.equal(r.status, 206);
       assert.equal(r.contentRange, `bytes ${from}-${to}/${source.length}`);
       assert.deepEqual(r.body, source.subarray(from, to + 1));
+      from = to + 1;
     }
   });
 
