@@ -49,7 +49,11 @@ export interface StreamPath {
   readonly open: Opener;
   /** For a NAS stream: the head on the SSD, which serves the ranges it covers without touching the NAS. */
   readonly head?: HeadRef;
-  /** How long to wait for the NAS before a range that the head can answer in part is answered from the head alone. */
+  /**
+   * How long to wait for the NAS before a range that the head can answer in part is answered from the head
+   * alone. 0 when an open of the file is pending already (the disk is waking): such a range is answered from
+   * the head at once, without another open.
+   */
   readonly nasWaitMs: number;
   /** How long a NAS open may take before the request fails (a dead mount must not hang the server). */
   readonly nasTimeoutMs: number;

@@ -139,8 +139,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     head.stale();
     return undefined;
   }
-  const headSegment = (p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headFile.local });
-  if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map(headSegment), [headFile.fh]);
+  if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map((p) => headPart(headFile, p)), [headFile.fh]);
 
   let leading = -1;
   for (const p of pieces) {
@@ -148,6 +147,9 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     leading = p.end;
   }
   const canShorten = plan.kind === 'partial' && leading >= plan.start;
+  // The disk is known to be waking (an open of the file is pending, the tier says so with no wait): the head
+  // answers at once, and another open would only park one more thread on the same spin-up.
+  if (canShorten && file.nasWaitMs <= 0) return headAlone(plan, leading, pieces, head, headFile);
   const opening = openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
   const nas = await (canShorten ? Promise.race([opening, later(file.nasWaitMs)]) : opening).catch((err: unknown) => err as Error);
   if (nas === 'late' || nas instanceof Error) {
@@ -157,18 +159,27 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     }
     // The open goes on and wakes the disk for the next request; its handle is closed when it lands.
     if (nas === 'late') opening.then((f) => f.fh.close(), () => undefined).catch(() => undefined);
-    const end = Math.min(leading, plan.start + HEAD_ALONE_MAX_BYTES - 1);
-    const short: Plan = { kind: 'partial', status: 206, start: plan.start, end };
-    return prepared(short, head.size, head.mtimeMs, pieces.filter((p) => p.start <= end).map((p) => headSegment({ ...p, end: Math.min(p.end, end) })), [headFile.fh]);
+    return headAlone(plan, leading, pieces, head, headFile);
   }
   if (differs(nas, head)) {
     head.stale();
     await headFile.fh.close().catch(() => undefined);
     return fromOpened(nas, c);
   }
-  const segments = pieces.map((p): Segment => (p.from === 'head' ? headSegment(p) : { fh: nas.fh, start: p.start, end: p.end, local: nas.local }));
+  const segments = pieces.map((p): Segment => (p.from === 'head' ? headPart(headFile, p) : { fh: nas.fh, start: p.start, end: p.end, local: nas.local }));
   // The body closes the handles its segments read.
   return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+}
+
+/** Where a piece the head holds lies in the head file. */
+const headPart = (headFile: OpenedFile, p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headFile.local });
+
+/** The head's leading part of a range (through `leading`), at most HEAD_ALONE_MAX_BYTES of it, as a shorter 206. */
+function headAlone(plan: Extract<Plan, { kind: 'full' | 'partial' }>, leading: number, pieces: readonly Piece[], head: HeadRef, headFile: OpenedFile): Prepared {
+  const end = Math.min(leading, plan.start + HEAD_ALONE_MAX_BYTES - 1);
+  const short: Plan = { kind: 'partial', status: 206, start: plan.start, end };
+  const segments = pieces.filter((p) => p.start <= end).map((p) => headPart(headFile, { ...p, end: Math.min(p.end, end) }));
+  return prepared(short, head.size, head.mtimeMs, segments, [headFile.fh]);
 }
 
 /** The NAS file differs from the version its head was made from. */
