@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, readlink, realpath, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,28 @@ import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const HEAD = 65_536;
+
+/** A library folder and an SSD folder with its heads/ under one temporary directory (real paths). */
+async function libAndSsd(prefix: string): Promise<{ lib: string; ssd: string; cleanup: () => Promise<void> }> {
+  const dirs = await tempDir(prefix);
+  const lib = path.join(await realpath(dirs.dir), 'lib');
+  const ssd = path.join(await realpath(dirs.dir), 'ssd');
+  await mkdir(lib);
+  await mkdir(path.join(ssd, 'heads'), { recursive: true });
+  return { lib, ssd, cleanup: dirs.cleanup };
+}
+
+/** A real HTTP server on a loopback port that answers every request with sendVideo of `stream` (a failure as a 500). */
+async function sendVideoServer(contentId: string, stream: StreamPath): Promise<{ base: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    sendVideo(req, res, contentId, stream).catch((err: unknown) => {
+      res.statusCode = 500;
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
 
 describe('when the NAS disk sleeps and the video has its head on the SSD', () => {
   let ts: TestServer;
@@ -148,17 +170,13 @@ describe('when a range of a video with a head lies wholly past the head', () => 
 describe('when a range of a video with a head is answered, the head file is opened only for bytes it holds', () => {
   // sendVideo on a real server and real files, with a head whose file cannot be opened: whoever opens it
   // finds it gone, and says so through `stale`.
-  let dirs: { dir: string; cleanup: () => Promise<void> };
-  let server: Server;
-  let base = '';
+  let dirs: { lib: string; ssd: string; cleanup: () => Promise<void> };
+  let server: { base: string; close: () => Promise<void> };
   let file: Buffer;
   let staleCalls = 0;
   before(async () => {
-    dirs = await tempDir('wsoptv-head-');
-    const lib = path.join(await realpath(dirs.dir), 'lib');
-    const ssd = path.join(await realpath(dirs.dir), 'ssd');
-    await mkdir(lib);
-    await mkdir(path.join(ssd, 'heads'), { recursive: true });
+    dirs = await libAndSsd('wsoptv-head-');
+    const { lib, ssd } = dirs;
     const full = await copySample(lib, 'clip.mp4', false);
     file = await readFile(full);
     const st = await stat(full);
@@ -172,17 +190,10 @@ describe('when a range of a video with a head is answered, the head file is open
       nasTimeoutMs: 5_000,
       head: { path: path.join(ssd, 'heads', 'gone.mp4'), root: ssd, headLen: HEAD, moovOffset: null, moovLen: null, size: st.size, mtimeMs: st.mtimeMs, stale: () => void staleCalls++ },
     };
-    server = createServer((req, res) => {
-      sendVideo(req, res, 'c_head', stream).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await sendVideoServer('c_head', stream);
   });
   after(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await dirs.cleanup();
   });
   beforeEach(() => {
@@ -191,14 +202,14 @@ describe('when a range of a video with a head is answered, the head file is open
 
   it('a range wholly past the head (a seek into the body) is read from the NAS file without touching the head file', async () => {
     const at = HEAD + 50_000;
-    const res = await fetch(`${base}/`, { headers: { range: `bytes=${at}-${at + 9_999}` } });
+    const res = await fetch(`${server.base}/`, { headers: { range: `bytes=${at}-${at + 9_999}` } });
     assert.equal(res.status, 206);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(at, at + 10_000));
     assert.equal(staleCalls, 0, 'the head file was not opened, so it was not found gone');
   });
 
   it('a range the head holds finds the head file gone, says so, and is answered from the NAS file', async () => {
-    const res = await fetch(`${base}/`, { headers: { range: 'bytes=0-9999' } });
+    const res = await fetch(`${server.base}/`, { headers: { range: 'bytes=0-9999' } });
     assert.equal(res.status, 206);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(0, 10_000));
     assert.equal(staleCalls, 1);
@@ -209,17 +220,13 @@ describe('while the NAS sleeps, a head larger than one step is answered in steps
   // sendVideo on a real server over real files: a 6 MiB source and its 5 MiB head, with a NAS whose
   // opens hang until the test ends. Each range past the head's end gets at most HEAD_ALONE_MAX_BYTES.
   const HEAD_LEN = 5 * 1024 * 1024;
-  let dirs: { dir: string; cleanup: () => Promise<void> };
-  let server: Server;
-  let base = '';
+  let dirs: { lib: string; ssd: string; cleanup: () => Promise<void> };
+  let server: { base: string; close: () => Promise<void> };
   let source: Buffer;
   let wake = (): void => undefined;
   before(async () => {
-    dirs = await tempDir('wsoptv-head-steps-');
-    const lib = path.join(await realpath(dirs.dir), 'lib');
-    const ssd = path.join(await realpath(dirs.dir), 'ssd');
-    await mkdir(lib);
-    await mkdir(path.join(ssd, 'heads'), { recursive: true });
+    dirs = await libAndSsd('wsoptv-head-steps-');
+    const { lib, ssd } = dirs;
     source = randomBytes(6 * 1024 * 1024);
     const full = path.join(lib, 'video.mp4');
     await writeFile(full, source);
@@ -239,23 +246,16 @@ describe('while the NAS sleeps, a head larger than one step is answered in steps
       nasTimeoutMs: 30_000,
       head: { path: path.join(ssd, 'heads', 'video.mp4'), root: ssd, headLen: HEAD_LEN, moovOffset: null, moovLen: null, size: st.size, mtimeMs: st.mtimeMs, stale: () => undefined },
     };
-    server = createServer((req, res) => {
-      sendVideo(req, res, 'c_steps', stream).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await sendVideoServer('c_steps', stream);
   });
   after(async () => {
     wake();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await dirs.cleanup();
   });
 
   const get = async (range: string): Promise<{ status: number; contentRange: string | null; body: Buffer }> => {
-    const res = await fetch(`${base}/`, { headers: { range } });
+    const res = await fetch(`${server.base}/`, { headers: { range } });
     return { status: res.status, contentRange: res.headers.get('content-range'), body: Buffer.from(await res.arrayBuffer()) };
   };
 
