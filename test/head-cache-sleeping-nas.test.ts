@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import type { StreamPath } from '../app/cache/index.ts';
 import { openInside, type Opener } from '../app/library/index.ts';
 import { HEAD_ALONE_MAX_BYTES, sendVideo } from '../app/server/send-video.ts';
+import { validatorsFor } from '../app/stream/range.ts';
 import { copySample, eventually, tempDir } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -276,5 +277,56 @@ describe('while the NAS sleeps, a head larger than one step is answered in steps
     assert.equal(r.status, 206);
     assert.equal(r.contentRange, `bytes 100-${HEAD_LEN - 1}/${source.length}`);
     assert.deepEqual(r.body, source.subarray(100, HEAD_LEN));
+  });
+});
+
+describe('when the NAS file has changed since its head was made', () => {
+  // A head recorded for an older version of the file (another mtime): a seek past it reads the NAS file,
+  // which answers with its own validators, and the head is reported stale.
+  let dirs: { lib: string; ssd: string; cleanup: () => Promise<void> };
+  let server: { base: string; close: () => Promise<void> };
+  let file: Buffer;
+  let staleCalls = 0;
+  let current = '';
+  before(async () => {
+    dirs = await libAndSsd('wsoptv-head-changed-');
+    const full = await copySample(dirs.lib, 'clip.mp4', false);
+    file = await readFile(full);
+    const st = await stat(full);
+    current = validatorsFor(st.size, st.mtimeMs).etag;
+    const stream: StreamPath = {
+      path: full,
+      root: dirs.lib,
+      source: 'nas',
+      mimeType: 'video/mp4',
+      open: openInside,
+      nasWaitMs: 150,
+      nasTimeoutMs: 5_000,
+      head: { path: path.join(dirs.ssd, 'heads', 'old.mp4'), root: dirs.ssd, headLen: HEAD, moovOffset: null, moovLen: null, size: st.size, mtimeMs: st.mtimeMs - 60_000, stale: () => void staleCalls++ },
+    };
+    server = await sendVideoServer('c_changed', stream);
+  });
+  after(async () => {
+    await server.close();
+    await dirs.cleanup();
+  });
+
+  it('a seek past the head answers with the NAS file’s own validators and drops the head', async () => {
+    const at = HEAD + 20_000;
+    const res = await fetch(`${server.base}/`, { headers: { range: `bytes=${at}-${at + 4_999}` } });
+    assert.equal(res.status, 206);
+    assert.equal(res.headers.get('etag'), current, 'the validators of the file that was read, not of the head');
+    assert.equal(res.headers.get('content-range'), `bytes ${at}-${at + 4_999}/${file.length}`);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), file.subarray(at, at + 5_000));
+    assert.equal(staleCalls, 1);
+  });
+
+  it('a conditional seek with the head’s old ETag is not answered as if nothing had changed', async () => {
+    const old = validatorsFor(file.length, (await stat(path.join(dirs.lib, 'clip.mp4'))).mtimeMs - 60_000).etag;
+    const at = HEAD + 30_000;
+    const res = await fetch(`${server.base}/`, { headers: { range: `bytes=${at}-${at + 999}`, 'if-range': old } });
+    assert.equal(res.status, 200, 'If-Range with a stale tag gets the whole current file');
+    assert.equal(res.headers.get('etag'), current);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), file);
   });
 });
