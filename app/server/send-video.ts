@@ -9,7 +9,7 @@ import type { HeadRef, StreamPath } from '../cache/index.ts';
 import { openInside, openInsideWithin, type OpenedFile, type ReadHandle } from '../library/index.ts';
 import { assertNever, FileUnavailable, PreconditionFailed, RangeNotSatisfiable } from '../model/errors.ts';
 import { FileBody, type Segment } from '../stream/file-body.ts';
-import { planResponse, validatorsFor, type Conditions, type Plan } from '../stream/range.ts';
+import { planResponse, validatorsFor, type Conditions, type Plan, type Validators } from '../stream/range.ts';
 import type { Sendfile } from '../stream/sendfile.ts';
 import { SendfileBody } from './sendfile-body.ts';
 
@@ -85,9 +85,9 @@ export function splitByHead(start: number, end: number, head: Pick<HeadRef, 'hea
 
 const hasBody = (plan: Plan): plan is Extract<Plan, { kind: 'full' | 'partial' }> => plan.kind === 'full' || plan.kind === 'partial';
 
-function prepared(plan: Plan, size: number, mtimeMs: number, segments: readonly Segment[], handles: readonly ReadHandle[]): Prepared {
-  const v = validatorsFor(size, mtimeMs);
-  return { plan, size, etag: v.etag, lastModified: v.lastModified, segments, handles };
+/** The answer, with the validators the plan was made against (built once per file: a Date and two strings). */
+function prepared(plan: Plan, v: Validators, segments: readonly Segment[], handles: readonly ReadHandle[]): Prepared {
+  return { plan, size: v.size, etag: v.etag, lastModified: v.lastModified, segments, handles };
 }
 
 /** Opens one file and plans the answer against its own validators. */
@@ -97,8 +97,13 @@ async function prepareOne(file: StreamPath, c: Conditions): Promise<Prepared> {
 }
 
 function fromOpened(f: OpenedFile, c: Conditions): Prepared {
-  const plan = planResponse(c, validatorsFor(f.stats.size, f.stats.mtimeMs));
-  return prepared(plan, f.stats.size, f.stats.mtimeMs, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local: f.local }] : [], [f.fh]);
+  const v = validatorsFor(f.stats.size, f.stats.mtimeMs);
+  return onOneFile(f, planResponse(c, v), v);
+}
+
+/** `plan`, made against `v` (the file's own validators), read from one open file. */
+function onOneFile(f: OpenedFile, plan: Plan, v: Validators): Prepared {
+  return prepared(plan, v, hasBody(plan) ? [{ fh: f.fh, start: plan.start, end: plan.end, local: f.local }] : [], [f.fh]);
 }
 
 /**
@@ -121,15 +126,17 @@ const later = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() 
  * itself cannot be opened.
  */
 async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): Promise<Prepared | undefined> {
-  const plan = planResponse(c, validatorsFor(head.size, head.mtimeMs));
-  if (!hasBody(plan)) return prepared(plan, head.size, head.mtimeMs, [], []);
+  const hv = validatorsFor(head.size, head.mtimeMs);
+  const plan = planResponse(c, hv);
+  if (!hasBody(plan)) return prepared(plan, hv, [], []);
   const pieces = splitByHead(plan.start, plan.end, head);
   // A range wholly past the head (a seek into the body, the commonest range of all) reads the NAS file alone:
   // the head file is not opened for it.
   if (!pieces.some((p) => p.from === 'head')) {
     const nas = await openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
-    // Same version, same validators, same plan; another version answers for itself.
-    if (differs(nas, head)) head.stale();
+    // The head's version has the head's validators, so the plan holds; another version answers for itself.
+    if (!differs(nas, head)) return onOneFile(nas, plan, hv);
+    head.stale();
     return fromOpened(nas, c);
   }
   let headFile: OpenedFile;
@@ -139,7 +146,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     head.stale();
     return undefined;
   }
-  if (pieces.every((p) => p.from === 'head')) return prepared(plan, head.size, head.mtimeMs, pieces.map((p) => headPart(headFile, p)), [headFile.fh]);
+  if (pieces.every((p) => p.from === 'head')) return prepared(plan, hv, pieces.map((p) => headPart(headFile, p)), [headFile.fh]);
 
   let leading = -1;
   for (const p of pieces) {
@@ -149,7 +156,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   const canShorten = plan.kind === 'partial' && leading >= plan.start;
   // The disk is known to be waking (an open of the file is pending, the tier says so with no wait): the head
   // answers at once, and another open would only park one more thread on the same spin-up.
-  if (canShorten && file.nasWaitMs <= 0) return headAlone(plan, leading, pieces, head, headFile);
+  if (canShorten && file.nasWaitMs <= 0) return headAlone(plan, hv, leading, pieces, headFile);
   const opening = openInsideWithin(file.root, file.path, file.nasTimeoutMs, file.open);
   const nas = await (canShorten ? Promise.race([opening, later(file.nasWaitMs)]) : opening).catch((err: unknown) => err as Error);
   if (nas === 'late' || nas instanceof Error) {
@@ -159,7 +166,7 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
     }
     // The open goes on and wakes the disk for the next request; its handle is closed when it lands.
     if (nas === 'late') opening.then((f) => f.fh.close(), () => undefined).catch(() => undefined);
-    return headAlone(plan, leading, pieces, head, headFile);
+    return headAlone(plan, hv, leading, pieces, headFile);
   }
   if (differs(nas, head)) {
     head.stale();
@@ -168,18 +175,18 @@ async function prepareWithHead(file: StreamPath, head: HeadRef, c: Conditions): 
   }
   const segments = pieces.map((p): Segment => (p.from === 'head' ? headPart(headFile, p) : { fh: nas.fh, start: p.start, end: p.end, local: nas.local }));
   // The body closes the handles its segments read.
-  return prepared(plan, head.size, head.mtimeMs, segments, [headFile.fh, nas.fh]);
+  return prepared(plan, hv, segments, [headFile.fh, nas.fh]);
 }
 
 /** Where a piece the head holds lies in the head file. */
 const headPart = (headFile: OpenedFile, p: Piece): Segment => ({ fh: headFile.fh, start: p.fileStart, end: p.fileStart + (p.end - p.start), local: headFile.local });
 
 /** The head's leading part of a range (through `leading`), at most HEAD_ALONE_MAX_BYTES of it, as a shorter 206. */
-function headAlone(plan: Extract<Plan, { kind: 'full' | 'partial' }>, leading: number, pieces: readonly Piece[], head: HeadRef, headFile: OpenedFile): Prepared {
+function headAlone(plan: Extract<Plan, { kind: 'full' | 'partial' }>, hv: Validators, leading: number, pieces: readonly Piece[], headFile: OpenedFile): Prepared {
   const end = Math.min(leading, plan.start + HEAD_ALONE_MAX_BYTES - 1);
   const short: Plan = { kind: 'partial', status: 206, start: plan.start, end };
   const segments = pieces.filter((p) => p.start <= end).map((p) => headPart(headFile, { ...p, end: Math.min(p.end, end) }));
-  return prepared(short, head.size, head.mtimeMs, segments, [headFile.fh]);
+  return prepared(short, hv, segments, [headFile.fh]);
 }
 
 /** The NAS file differs from the version its head was made from. */
