@@ -12,7 +12,7 @@ import { createCache, type Cache } from './cache/index.ts';
 import { watchCacheFolder, type CacheWatch } from './cache/watcher.ts';
 import { CacheStore } from './persistence/cache-store.ts';
 import { PROJECT_ROOT, type Config } from './config/config.ts';
-import { createLibrary, watchLibrary, type Library, type LibraryWatcher, type Opener, type ScanReport } from './library/index.ts';
+import { closeIdleOpenFiles, createLibrary, watchLibrary, type Library, type LibraryWatcher, type Opener, type ScanReport } from './library/index.ts';
 import { createLogger } from './log.ts';
 import { ContentStore } from './persistence/content-store.ts';
 import { openDatabase, secureDataDir } from './persistence/db.ts';
@@ -190,6 +190,8 @@ export async function startServer(config: Config, opts: StartOptions = {}): Prom
         closing ??= Promise.all([watcher.close(), library.close(), closeGracefully(running, graceMs), liveCache.close(), cacheWatch?.close()]).then(
           () => {
             db.close();
+            // The served files' kept handles (app/library/open-files.ts): every response has ended by now.
+            void closeIdleOpenFiles();
           },
           (err: unknown) => {
             db.close();

@@ -8,13 +8,16 @@ import { mkdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { openInside, type OpenedFile } from '../app/library/safe-open.ts';
+import { openInside, openUnkeptForTests, type OpenedFile } from '../app/library/safe-open.ts';
 import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
 
-/** Opens until the path is opened on the event loop (its device's statfs lands in the background first). */
+/**
+ * Opens until the path is opened on the event loop (its device's statfs lands in the background first),
+ * without the kept handles of open-files.ts, whose leases hide which way the handle was opened.
+ */
 async function openedOnLoop(root: string, file: string): Promise<OpenedFile> {
   for (let i = 0; i < 50; i++) {
-    const f = await openInside(root, file);
+    const f = await openUnkeptForTests(root, file);
     if (f.fh.constructor.name !== 'FileHandle') return f;
     await f.fh.close();
     await new Promise((r) => setTimeout(r, 10));

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, open, rm, stat, truncate, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FileBody, FIRST_READ, MAX_READ } from '../app/stream/file-body.ts';
-import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
+import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn, heldDescriptorsOn } from './helpers/fixtures.ts';
 import { openAndPause } from './helpers/raw-http.ts';
 import { startTestServer, type RawResponse, type TestServer } from './helpers/server.ts';
 
@@ -342,10 +342,10 @@ describe('when the method is HEAD (same headers as GET, no body)', () => {
 
 /** Descriptors this process holds open on `file` (the server runs in this process). */
 
-async function waitFor(check: () => boolean, ms = 3_000): Promise<boolean> {
+async function waitFor(check: () => boolean | Promise<boolean>, ms = 3_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (check()) return true;
+    if (await check()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
   return check();
@@ -359,11 +359,11 @@ describe('when a client disconnects mid-body', () => {
     assert.match(open.statusLine, /^HTTP\/1\.1 206 /);
     if (canSeeFds) assert.ok(await waitFor(() => openDescriptorsOn(huge) === 1), 'the body should hold the file open while it is sent');
     open.abort();
-    if (canSeeFds) assert.ok(await waitFor(() => openDescriptorsOn(huge) === 0), 'the file handle leaked after the client went away');
+    if (canSeeFds) assert.ok(await waitFor(async () => (await heldDescriptorsOn(huge)) === 0), 'the file handle leaked after the client went away');
 
     const start = HUGE - 2 * 1024 * 1024 - 7;
     assertPartial(await get('huge.mp4', { Range: `bytes=${start}-` }), start, HUGE - 1, HUGE);
-    if (canSeeFds) assert.ok(await waitFor(() => openDescriptorsOn(huge) === 0), 'a finished body left the file open');
+    if (canSeeFds) assert.ok(await waitFor(async () => (await heldDescriptorsOn(huge)) === 0), 'a finished body left the file open');
   });
   it('many aborted seeks in a row leave nothing open and do not disturb a full read', async () => {
     for (let i = 0; i < 5; i++) {
@@ -372,7 +372,7 @@ describe('when a client disconnects mid-body', () => {
     }
     assertFull(await get('big.mp4'), BIG, bigBytes);
     if (existsSync('/proc/self/fd')) {
-      assert.ok(await waitFor(() => openDescriptorsOn(path.join(ts.libraryDir, 'big.mp4')) === 0), 'aborted bodies left the file open');
+      assert.ok(await waitFor(async () => (await heldDescriptorsOn(path.join(ts.libraryDir, 'big.mp4'))) === 0), 'aborted bodies left the file open');
     }
   });
 });
@@ -472,7 +472,7 @@ describe('when the file shrinks while its body is being sent', () => {
     assert.ok(body.length < HUGE, 'the body should be cut short, not completed');
     assert.ok(body.length <= keep, `got ${body.length} bytes of a file cut to ${keep}`);
     assert.ok(body.equals(offsetBytes(0, body.length - 1)), 'the bytes that did arrive must be the file’s');
-    assert.ok(await waitFor(() => !existsSync('/proc/self/fd') || openDescriptorsOn(file) === 0), 'the file handle leaked');
+    assert.ok(await waitFor(async () => !existsSync('/proc/self/fd') || (await heldDescriptorsOn(file)) === 0), 'the file handle leaked');
   });
 });
 

@@ -11,7 +11,7 @@
 import { mkdir, readdir, realpath, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { openInside, type FileLocation, type Library, type Opener } from '../library/index.ts';
+import { forgetOpenFile, openInside, type FileLocation, type Library, type Opener } from '../library/index.ts';
 import type { Clock } from '../model/clock.ts';
 import { CacheEntryInUse, CacheEntryNotFound, CacheOverBudget, FileUnavailable } from '../model/errors.ts';
 import type { PromoteReason, StreamEvents, StreamSource } from '../model/stream.ts';
@@ -272,6 +272,8 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
     stats.evictions[reason]++;
     log.info({ action: 'cache_evicted', content_id: e.contentId, kind: e.kind, reason, bytes: e.size }, 'cache entry evicted');
     deps.announce('cache.evicted', { content_id: e.contentId, kind: e.kind, reason, bytes: e.size, timestamp: iso() });
+    // A response still reading it keeps its handle; the kept one is not given out again.
+    forgetOpenFile(full(e.file));
     await rm(full(e.file), { force: true });
   };
   const dropSoon = (e: CacheEntryRecord, reason: EvictReason): void => {

@@ -12,7 +12,7 @@ import { joinInside } from './paths.ts';
 import { scanLibrary, type ScanReport } from './scanner.ts';
 
 export type { ScanReport } from './scanner.ts';
-export { openInside, openInsideWithin, type OpenedFile, type Opener, type ReadHandle } from './safe-open.ts';
+export { closeIdleOpenFiles, forgetOpenFile, openInside, openInsideWithin, type OpenedFile, type Opener, type ReadHandle } from './safe-open.ts';
 export { watchLibrary, type LibraryWatcher, type WatchedLibrary, type WatchOptions } from './watcher.ts';
 
 /** How long a removed row is remembered, so a file that reappears elsewhere a scan later keeps its id. */

@@ -11,6 +11,7 @@
 import { close as closeFd, closeSync, constants, fstat, fstatSync, openSync, read as readFd, readlinkSync, type Stats } from 'node:fs';
 import { open, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { isLocalDevice } from './local-fs.ts';
+import { OpenFiles } from './open-files.ts';
 import { isInside } from './paths.ts';
 
 /** Opens a file under a root with the handle check; the NAS opener can be wrapped (the bench simulates a sleeping disk). */
@@ -134,12 +135,42 @@ function openLocalNow(realRoot: string, full: string): OpenedFile | undefined {
   }
 }
 
+/** Handles kept for the next request of the same file (open-files.ts). */
+const kept = new OpenFiles();
+
 /**
  * Opens `full` for reading when the handle is a regular file under `realRoot` (the root's own real
  * path). Rejects with the file-system error, or with EPATHESCAPE, ENOTREG or ECHANGED; the handle is
- * closed on every rejection.
+ * closed on every rejection. The handle is a lease on a kept one when the path still names the file kept
+ * (open-files.ts): closing it releases the lease.
  */
 export async function openInside(realRoot: string, full: string): Promise<OpenedFile> {
+  const again = kept.reuse(realRoot, full);
+  const reused = again instanceof Promise ? await again : again;
+  if (reused) return reused;
+  return kept.keep(realRoot, full, await openChecked(realRoot, full));
+}
+
+/** Drops the kept handle of a file (the cache tier removes its files): it is closed once no response reads it. */
+export function forgetOpenFile(full: string): void {
+  kept.forget(full);
+}
+
+/** Closes every kept handle no response holds (for tests that count descriptors, and at shutdown); resolves once closed. */
+export function closeIdleOpenFiles(): Promise<void> {
+  return kept.closeIdle();
+}
+
+/** Test hook: opens and checks as openInside does, without the kept handles (to see which way a path is opened). */
+export const openUnkeptForTests = (realRoot: string, full: string): Promise<OpenedFile> => openChecked(realRoot, full);
+
+/** Test hook: files kept and leases held on them. */
+export function openFileCountsForTests(): { kept: number; leased: number } {
+  return kept.counts();
+}
+
+/** Opens and checks `full` (see openInside), with no kept handle. */
+async function openChecked(realRoot: string, full: string): Promise<OpenedFile> {
   if (procFdWorks && localPaths.has(full)) {
     const now = openLocalNow(realRoot, full);
     if (now) return now;

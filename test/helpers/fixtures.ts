@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../app/config/config.ts';
+import { closeIdleOpenFiles } from '../../app/library/safe-open.ts';
 
 /** The byte at `offset` of an offset file: a prime modulus so the pattern never lines up with powers of two. */
 export const offsetByte = (offset: number): number => offset % 251;
@@ -64,6 +65,15 @@ export async function makeLongClip(file: string, seconds = 60, bitrate = '5M'): 
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', bitrate, '-maxrate', bitrate, '-bufsize', '2M', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-shortest', '-movflags', '+faststart', file,
   ], { timeout: 60_000 });
+}
+
+/**
+ * Descriptors on `file` that a response or a caller still holds: kept handles no one holds are closed first
+ * (app/library/open-files.ts keeps a served file open for the next request), then they are counted.
+ */
+export async function heldDescriptorsOn(file: string): Promise<number> {
+  await closeIdleOpenFiles();
+  return openDescriptorsOn(file);
 }
 
 /** Descriptors of this process open on `file` (Linux: /proc/self/fd), to prove a handle was closed. */
