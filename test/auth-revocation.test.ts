@@ -179,6 +179,32 @@ describe('the revoked_tokens table (RevokedTokenStore)', () => {
   });
 });
 
+describe('what a token check reads per request (UserStore.forToken)', () => {
+  it('gives the user and whether the token id is revoked in one answer, and nothing for an unknown user', async () => {
+    const tmp = await tempDir();
+    const db = openDatabase(path.join(tmp.dir, 'for-token.db'));
+    try {
+      const users = new UserStore(db);
+      assert.equal(users.insert({ id: 'u_a', username: 'Ann', passwordHash: 'scrypt$x', role: 'viewer', status: 'active' }), true);
+      const fresh = users.forToken('u_a', 'jti-a');
+      assert.equal(fresh?.user.username, 'Ann');
+      assert.equal(fresh?.user.tokenEpoch, 0);
+      assert.equal(fresh?.revoked, false);
+      users.revokedTokens.revoke('jti-a', Math.floor(Date.now() / 1000) + 60);
+      assert.equal(users.forToken('u_a', 'jti-a')?.revoked, true);
+      assert.equal(users.forToken('u_a', 'jti-b')?.revoked, false, 'another token of the same user is not revoked');
+      assert.equal(users.forToken('u_nobody', 'jti-a'), undefined);
+      assert.equal(users.update('u_a', { status: 'disabled', revokeTokens: true }), 'ok');
+      const disabled = users.forToken('u_a', 'jti-b');
+      assert.equal(disabled?.user.status, 'disabled');
+      assert.equal(disabled?.user.tokenEpoch, 1);
+    } finally {
+      db.close();
+      await tmp.cleanup();
+    }
+  });
+});
+
 describe('schema migration 4 (token revocation)', () => {
   it('a database at version 3 with users upgrades: users keep their rows at epoch 0, revoked_tokens exists', async () => {
     const tmp = await tempDir();

@@ -133,10 +133,11 @@ export function createAuth(users: UserStore, tokens: TokenSigner, opts: AuthOpti
     async validateToken(token) {
       const claims = await tokens.verify(token);
       if (claims === null) return null;
-      // Both checks read the database (two primary-key lookups), never a cache: the users CLI is another
-      // process writing the same file, and its disable must hold here on the next request.
-      const u = users.get(claims.sub);
-      if (!u || revoked.isRevoked(claims.jti)) return null;
+      // Both checks read the database (two primary-key lookups in one statement), never a cache: the users
+      // CLI is another process writing the same file, and its disable must hold here on the next request.
+      const found = users.forToken(claims.sub, claims.jti);
+      if (!found || found.revoked) return null;
+      const u = found.user;
       if (claims.epoch !== u.tokenEpoch) return u.status === 'disabled' ? publicUser(u) : null;
       return publicUser(u);
     },

@@ -21,7 +21,7 @@ export class RevokedTokenStore {
     });
   }
 
-  /** True when the token id was revoked; one primary-key lookup, read on every request. */
+  /** True when the token id was revoked; one primary-key lookup (a request reads it with the user: UserStore.forToken). */
   isRevoked(jti: string): boolean {
     return this.findStmt.get(jti) !== undefined;
   }

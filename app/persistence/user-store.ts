@@ -43,6 +43,7 @@ function toUser(r: UserRow): UserWithHash {
 /** The users table. */
 export class UserStore {
   private readonly byId;
+  private readonly byIdWithRevocation;
   private readonly byKey;
   private readonly all;
   private readonly insertStmt;
@@ -62,6 +63,10 @@ export class UserStore {
   constructor(private readonly db: Db) {
     this.revokedTokens = new RevokedTokenStore(db);
     this.byId = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+    // One statement, so one read transaction (one pair of lock calls) per request for both answers.
+    this.byIdWithRevocation = db.prepare<[string, string], UserRow & { revoked: 0 | 1 }>(
+      'SELECT *, EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?) AS revoked FROM users WHERE id = ?',
+    );
     this.byKey = db.prepare<[string], UserRow>('SELECT * FROM users WHERE username_key = ?');
     this.all = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY username_key');
     this.insertStmt = db.prepare(`INSERT INTO users (id, username, username_key, password_hash, role, status, created_at, updated_at)
@@ -79,6 +84,15 @@ export class UserStore {
   get(id: string): UserWithHash | undefined {
     const r = this.byId.get(id);
     return r && toUser(r);
+  }
+
+  /**
+   * What a token's check reads on every request: its user by id, and whether the token id was revoked
+   * (revoked_tokens, see token-store.ts). Undefined when there is no such user.
+   */
+  forToken(id: string, jti: string): { user: UserWithHash; revoked: boolean } | undefined {
+    const r = this.byIdWithRevocation.get(jti, id);
+    return r && { user: toUser(r), revoked: r.revoked === 1 };
   }
 
   /** One user by name, any case. */
