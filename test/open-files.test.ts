@@ -188,9 +188,27 @@ describe('kept handles', { skip: linux }, () => {
     });
   });
 
+  describe('when the first open of a device was made before it was known to be local', () => {
+    it('the kept file is reused on the event loop, and said to be local, once it is known', async () => {
+      let known = false;
+      const files = new OpenFiles(Date.now, () => known);
+      const first = await openUnkeptForTests(root, file);
+      await files.keep(root, file, { ...first, local: false }).fh.close();
+      const unknown = files.reuse(root, file);
+      assert.ok(unknown instanceof Promise, 'not known yet: the stat goes to the pool');
+      await (await unknown)?.fh.close();
+      known = true;
+      const known2 = files.reuse(root, file);
+      assert.ok(known2 !== undefined && !(known2 instanceof Promise), 'known local: checked on the loop');
+      assert.equal(known2.local, true, 'so its bytes may be read and sent from the loop');
+      await known2.fh.close();
+      await files.closeIdle();
+    });
+  });
+
   describe('on a network mount', () => {
     it('the path is checked with a stat on the pool, and a replaced file is opened anew', async () => {
-      const files = new OpenFiles();
+      const files = new OpenFiles(Date.now, () => false);
       const first = await openUnkeptForTests(root, file);
       await files.keep(root, file, { ...first, local: false }).fh.close();
       const again = files.reuse(root, file);

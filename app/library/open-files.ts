@@ -17,6 +17,7 @@
  * stays open until its last lease closes, as every response's own handle did before.
  */
 import { stat, statSync, type Stats } from 'node:fs';
+import { isLocalDevice } from './local-fs.ts';
 import type { ReadHandle } from './safe-open.ts';
 
 /** A kept file with no lease is closed after this long unused. */
@@ -38,7 +39,8 @@ interface Entry {
   readonly dev: number;
   readonly ino: number;
   readonly ctimeMs: number;
-  readonly local: boolean;
+  /** False until its device is known to be local (the first open of a device is made before that is known). */
+  local: boolean;
   leases: number;
   idleSince: number;
   /** No longer given out: closed when its last lease closes. */
@@ -84,7 +86,11 @@ export class OpenFiles {
   private readonly entries = new Map<string, Entry>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(
+    private readonly clock: () => number = Date.now,
+    /** Whether a device is a local file system (local-fs.ts); tests stand a network mount in with `() => false`. */
+    private readonly isLocal: (dev: number, pathOnIt: string) => boolean = isLocalDevice,
+  ) {}
 
   /**
    * A lease on the kept handle of `full` under `realRoot` if the path still names that file; undefined when
@@ -95,6 +101,7 @@ export class OpenFiles {
     const key = `${realRoot}\0${full}`;
     const e = this.entries.get(key);
     if (!e) return undefined;
+    if (!e.local) e.local = this.isLocal(e.dev, full);
     if (e.local) {
       let st: Stats;
       try {
