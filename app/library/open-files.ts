@@ -35,12 +35,11 @@ export interface KeptFile {
 
 interface Entry {
   readonly key: string;
+  readonly full: string;
   readonly handle: ReadHandle;
   readonly dev: number;
   readonly ino: number;
   readonly ctimeMs: number;
-  /** False until its device is known to be local (the first open of a device is made before that is known). */
-  local: boolean;
   leases: number;
   idleSince: number;
   /** No longer given out: closed when its last lease closes. */
@@ -77,6 +76,8 @@ class Lease implements ReadHandle {
   }
 }
 
+const keyOf = (realRoot: string, full: string): string => `${realRoot}\0${full}`;
+
 /** Whether `st` (a stat of the path now) names the file an entry holds, unchanged. */
 const sameFile = (e: Entry, st: Stats): boolean => st.isFile() && st.dev === e.dev && st.ino === e.ino && st.ctimeMs === e.ctimeMs;
 
@@ -95,14 +96,13 @@ export class OpenFiles {
   /**
    * A lease on the kept handle of `full` under `realRoot` if the path still names that file; undefined when
    * none is kept or it no longer does (then it is dropped, and the caller opens the file anew). The stat runs
-   * on the event loop for a local file, as its open would (safe-open.ts), and on the pool otherwise.
+   * on the event loop for a local file, as its open would (safe-open.ts), and on the pool otherwise. Where
+   * the file lives is asked of its device each time: the first open of a device is made before that is known.
    */
   reuse(realRoot: string, full: string): KeptFile | Promise<KeptFile | undefined> | undefined {
-    const key = `${realRoot}\0${full}`;
-    const e = this.entries.get(key);
+    const e = this.entries.get(keyOf(realRoot, full));
     if (!e) return undefined;
-    if (!e.local) e.local = this.isLocal(e.dev, full);
-    if (e.local) {
+    if (this.isLocal(e.dev, full)) {
       let st: Stats;
       try {
         st = statSync(full);
@@ -110,13 +110,15 @@ export class OpenFiles {
         void this.drop(e);
         return undefined;
       }
-      return this.lend(e, st);
+      if (sameFile(e, st)) return { fh: this.lease(e), stats: st, local: true };
+      void this.drop(e);
+      return undefined;
     }
     // Leased before the wait, so that nothing closes it meanwhile.
     const lease = this.lease(e);
     return new Promise((resolve) => {
       stat(full, (err, st) => {
-        if (!err && sameFile(e, st) && !e.dropped) return resolve({ fh: lease, stats: st, local: e.local });
+        if (!err && sameFile(e, st) && !e.dropped) return resolve({ fh: lease, stats: st, local: false });
         void this.drop(e);
         void lease.close().catch(() => undefined);
         resolve(undefined);
@@ -126,11 +128,11 @@ export class OpenFiles {
 
   /** Keeps a file just opened and checked, and returns the caller's lease on it. */
   keep(realRoot: string, full: string, opened: KeptFile): KeptFile {
-    const key = `${realRoot}\0${full}`;
+    const key = keyOf(realRoot, full);
     const old = this.entries.get(key);
     if (old) void this.drop(old);
     const { dev, ino, ctimeMs } = opened.stats;
-    const e: Entry = { key, handle: opened.fh, dev, ino, ctimeMs, local: opened.local, leases: 0, idleSince: 0, dropped: false };
+    const e: Entry = { key, full, handle: opened.fh, dev, ino, ctimeMs, leases: 0, idleSince: 0, dropped: false };
     this.entries.set(key, e);
     for (const oldest of this.entries.values()) {
       if (this.entries.size <= MAX_KEPT) break;
@@ -150,7 +152,7 @@ export class OpenFiles {
 
   /** Drops every kept file of `full` (any root): the cache tier calls this when it removes a file. */
   forget(full: string): void {
-    for (const e of this.entries.values()) if (e.key.endsWith(`\0${full}`)) void this.drop(e);
+    for (const e of this.entries.values()) if (e.full === full) void this.drop(e);
   }
 
   /** Closes kept files no lease holds that were last used before `before` (now: every one); resolves once closed. */
@@ -165,14 +167,6 @@ export class OpenFiles {
     let leased = 0;
     for (const e of this.entries.values()) leased += e.leases;
     return { kept: this.entries.size, leased };
-  }
-
-  private lend(e: Entry, st: Stats): KeptFile | undefined {
-    if (!sameFile(e, st)) {
-      void this.drop(e);
-      return undefined;
-    }
-    return { fh: this.lease(e), stats: st, local: e.local };
   }
 
   private lease(e: Entry): Lease {
