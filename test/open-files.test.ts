@@ -4,39 +4,18 @@
  * Real files in a temp folder, real descriptors counted in /proc/self/fd.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
-import { appendFile, mkdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { IDLE_MS, MAX_KEPT, OpenFiles } from '../app/library/open-files.ts';
 import { closeIdleOpenFiles, openFileCountsForTests, openInside, openUnkeptForTests } from '../app/library/safe-open.ts';
-import { eventually, offsetBytes, tempDir, writeOffsetFile } from './helpers/fixtures.ts';
-
-/** Descriptors of this process on `file`, also once it was removed or replaced (its link then ends " (deleted)"). */
-function descriptorsOn(file: string): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const to = readlinkSync(`/proc/self/fd/${fd}`);
-      if (to === file || to === `${file} (deleted)`) n++;
-    } catch {
-      // closed between readdir and readlink
-    }
-  }
-  return n;
-}
+import { errorCodeOf, eventually, offsetBytes, openDescriptorsOn, rootWithOutside, writeOffsetFile } from './helpers/fixtures.ts';
 
 async function bytesAt(f: { fh: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> } }, at: number, n: number): Promise<Buffer> {
   const buf = Buffer.alloc(n);
   const { bytesRead } = await f.fh.read(buf, 0, n, at);
   return buf.subarray(0, bytesRead);
 }
-
-const codeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
-  p.then(
-    () => undefined,
-    (err: NodeJS.ErrnoException) => err.code,
-  );
 
 const linux = process.platform === 'linux' ? false : 'descriptors are counted in /proc/self/fd (Linux)';
 
@@ -46,11 +25,7 @@ describe('kept handles', { skip: linux }, () => {
   let file: string;
   let outside: string;
   before(async () => {
-    tmp = await tempDir();
-    root = path.join(await realpath(tmp.dir), 'lib');
-    await mkdir(root);
-    outside = path.join(await realpath(tmp.dir), 'secret');
-    await writeFile(outside, 'not to be served');
+    ({ tmp, root, outside } = await rootWithOutside());
   });
   beforeEach(async () => {
     await closeIdleOpenFiles();
@@ -67,21 +42,21 @@ describe('kept handles', { skip: linux }, () => {
     it('both requests read one descriptor, each through its own lease', async () => {
       const a = await openInside(root, file);
       const b = await openInside(root, file);
-      assert.equal(descriptorsOn(file), 1, 'the second open should reuse the kept descriptor');
+      assert.equal(openDescriptorsOn(file), 1, 'the second open should reuse the kept descriptor');
       assert.equal(a.fh.fd, b.fh.fd);
       assert.deepEqual(openFileCountsForTests(), { kept: 1, leased: 2 });
       assert.ok((await bytesAt(a, 5000, 1000)).equals(offsetBytes(5000, 5999)));
       await a.fh.close();
       assert.equal(a.fh.fd, -1, 'a closed lease has no descriptor');
-      assert.equal(await codeOf(a.fh.read(Buffer.alloc(1), 0, 1, 0)), 'EBADF');
+      assert.equal(await errorCodeOf(a.fh.read(Buffer.alloc(1), 0, 1, 0)), 'EBADF');
       await a.fh.close(); // twice releases once
       assert.ok((await bytesAt(b, 99_000, 1000)).equals(offsetBytes(99_000, 99_999)), 'the other lease still reads');
       assert.equal((await b.fh.stat()).size, 100_000);
       await b.fh.close();
       assert.deepEqual(openFileCountsForTests(), { kept: 1, leased: 0 });
-      assert.equal(descriptorsOn(file), 1, 'kept for the next request');
+      assert.equal(openDescriptorsOn(file), 1, 'kept for the next request');
       await closeIdleOpenFiles();
-      assert.equal(descriptorsOn(file), 0);
+      assert.equal(openDescriptorsOn(file), 0);
     });
   });
 
@@ -95,9 +70,9 @@ describe('kept handles', { skip: linux }, () => {
       assert.equal(now.stats.size, 5000, 'the new file’s own stats');
       assert.ok((await bytesAt(now, 0, 10)).equals(Buffer.alloc(10, 7)));
       assert.ok((await bytesAt(old, 0, 10)).equals(offsetBytes(0, 9)), 'the old response reads the file it started on');
-      assert.equal(descriptorsOn(file), 2);
+      assert.equal(openDescriptorsOn(file), 2);
       await old.fh.close();
-      assert.equal(descriptorsOn(file), 1, 'the replaced file is closed with its last lease');
+      assert.equal(openDescriptorsOn(file), 1, 'the replaced file is closed with its last lease');
       await now.fh.close();
     });
 
@@ -109,16 +84,16 @@ describe('kept handles', { skip: linux }, () => {
       assert.equal((await f.fh.stat()).size, 100_100);
       await f.fh.close();
       await closeIdleOpenFiles();
-      assert.equal(descriptorsOn(file), 0, 'the dropped handle and the new one are both closed');
+      assert.equal(openDescriptorsOn(file), 0, 'the dropped handle and the new one are both closed');
     });
 
     it('a symlink swapped in that leads out of the root is refused (EPATHESCAPE), and the kept handle is not given out', async () => {
       await (await openInside(root, file)).fh.close();
       await rename(file, `${file}.bak`);
       await symlink(outside, file);
-      assert.equal(await codeOf(openInside(root, file)), 'EPATHESCAPE');
-      assert.equal(descriptorsOn(outside), 0, 'the refused handle is closed');
-      assert.ok(await eventually(() => descriptorsOn(`${file}.bak`) === 0), 'the dropped kept handle is closed');
+      assert.equal(await errorCodeOf(openInside(root, file)), 'EPATHESCAPE');
+      assert.equal(openDescriptorsOn(outside), 0, 'the refused handle is closed');
+      assert.ok(await eventually(() => openDescriptorsOn(`${file}.bak`) === 0), 'the dropped kept handle is closed');
       assert.equal(openFileCountsForTests().kept, 0);
       await rm(file);
       await rename(`${file}.bak`, file);
@@ -127,16 +102,16 @@ describe('kept handles', { skip: linux }, () => {
     it('a removed file is the file system’s own error (ENOENT), and its kept handle is closed', async () => {
       await (await openInside(root, file)).fh.close();
       await rm(file);
-      assert.equal(await codeOf(openInside(root, file)), 'ENOENT');
+      assert.equal(await errorCodeOf(openInside(root, file)), 'ENOENT');
       await closeIdleOpenFiles();
-      assert.equal(descriptorsOn(file), 0);
+      assert.equal(openDescriptorsOn(file), 0);
     });
 
     it('a folder swapped in is refused (ENOTREG)', async () => {
       await (await openInside(root, file)).fh.close();
       await rm(file);
       await mkdir(file);
-      assert.equal(await codeOf(openInside(root, file)), 'ENOTREG');
+      assert.equal(await errorCodeOf(openInside(root, file)), 'ENOTREG');
       await rm(file, { recursive: true });
     });
   });
@@ -150,8 +125,8 @@ describe('kept handles', { skip: linux }, () => {
       for (const f of files) await (await openInside(root, f)).fh.close();
       assert.equal(openFileCountsForTests().kept, MAX_KEPT);
       // The closes of the oldest run on the pool.
-      assert.ok(await eventually(() => files.slice(0, 8).reduce((n, f) => n + descriptorsOn(f), 0) === 0), 'the oldest are closed');
-      assert.equal(files.slice(8).reduce((n, f) => n + descriptorsOn(f), 0), MAX_KEPT);
+      assert.ok(await eventually(() => files.slice(0, 8).reduce((n, f) => n + openDescriptorsOn(f), 0) === 0), 'the oldest are closed');
+      assert.equal(files.slice(8).reduce((n, f) => n + openDescriptorsOn(f), 0), MAX_KEPT);
       await closeIdleOpenFiles();
       await rm(dir, { recursive: true });
     });
@@ -166,15 +141,15 @@ describe('kept handles', { skip: linux }, () => {
       await kept.fh.close();
       now += IDLE_MS - 1;
       await files.closeIdle(now - IDLE_MS);
-      assert.equal(descriptorsOn(file), 1, 'not idle long enough yet');
+      assert.equal(openDescriptorsOn(file), 1, 'not idle long enough yet');
       now += 2;
       await files.closeIdle(now - IDLE_MS);
-      assert.equal(descriptorsOn(file), 0, 'idle: closed');
-      assert.equal(descriptorsOn(other), 1, 'a leased file stays open however old');
+      assert.equal(openDescriptorsOn(file), 0, 'idle: closed');
+      assert.equal(openDescriptorsOn(other), 1, 'a leased file stays open however old');
       assert.deepEqual(files.counts(), { kept: 1, leased: 1 });
       await held.fh.close();
       await files.closeIdle();
-      assert.equal(descriptorsOn(other), 0);
+      assert.equal(openDescriptorsOn(other), 0);
     });
 
     it('a file forgotten (the cache tier removed it) is closed when its last lease closes', async () => {
@@ -182,9 +157,9 @@ describe('kept handles', { skip: linux }, () => {
       const a = files.keep(root, file, await openUnkeptForTests(root, file));
       files.forget(file);
       assert.equal(files.reuse(root, file), undefined, 'not given out again');
-      assert.equal(descriptorsOn(file), 1, 'still read by its response');
+      assert.equal(openDescriptorsOn(file), 1, 'still read by its response');
       await a.fh.close();
-      assert.equal(descriptorsOn(file), 0);
+      assert.equal(openDescriptorsOn(file), 0);
     });
   });
 
@@ -220,7 +195,7 @@ describe('kept handles', { skip: linux }, () => {
       await writeFile(path.join(root, 'n.tmp'), 'new');
       await rename(path.join(root, 'n.tmp'), file);
       assert.equal(await files.reuse(root, file), undefined, 'another file now: opened anew by the caller');
-      assert.ok(await eventually(() => descriptorsOn(file) === 0), 'the dropped handle is closed');
+      assert.ok(await eventually(() => openDescriptorsOn(file) === 0), 'the dropped handle is closed');
       assert.deepEqual(files.counts(), { kept: 0, leased: 0 });
     });
   });

@@ -4,12 +4,12 @@
  * The checks must hold the same on both: a symlink out of the root, a FIFO, a folder, a missing file.
  */
 import assert from 'node:assert/strict';
-import { mkdir, realpath, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { openInside, openUnkeptForTests, type OpenedFile } from '../app/library/safe-open.ts';
-import { offsetBytes, tempDir, writeOffsetFile, openDescriptorsOn } from './helpers/fixtures.ts';
+import { errorCodeOf, offsetBytes, openDescriptorsOn, rootWithOutside, writeOffsetFile } from './helpers/fixtures.ts';
 
 /**
  * Opens until the path is opened on the event loop (its device's statfs lands in the background first),
@@ -27,25 +27,15 @@ async function openedOnLoop(root: string, file: string): Promise<OpenedFile> {
 
 const fdsOn = openDescriptorsOn;
 
-const codeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
-  p.then(
-    () => undefined,
-    (err: NodeJS.ErrnoException) => err.code,
-  );
-
 describe('openInside on the event loop, for a path known to be local', { skip: process.platform !== 'linux' ? 'the /proc handle check is Linux only' : false }, () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let root: string;
   let file: string;
   let outside: string;
   before(async () => {
-    tmp = await tempDir();
-    root = path.join(await realpath(tmp.dir), 'lib');
-    await mkdir(root);
+    ({ tmp, root, outside } = await rootWithOutside());
     file = path.join(root, 'clip.mp4');
-    outside = path.join(tmp.dir, 'secret');
     await writeOffsetFile(file, 100_000);
-    await writeFile(outside, 'not to be served');
   });
   after(() => tmp.cleanup());
 
@@ -60,7 +50,7 @@ describe('openInside on the event loop, for a path known to be local', { skip: p
     await f.fh.close();
     assert.equal(f.fh.fd, -1);
     await f.fh.close(); // twice is harmless
-    assert.equal(await codeOf(f.fh.read(buf, 0, 1, 0)), 'EBADF');
+    assert.equal(await errorCodeOf(f.fh.read(buf, 0, 1, 0)), 'EBADF');
     assert.equal(fdsOn(file), 0);
   });
 
@@ -69,7 +59,7 @@ describe('openInside on the event loop, for a path known to be local', { skip: p
     await rename(file, `${file}.bak`);
     try {
       await make(file);
-      assert.equal(await codeOf(openInside(root, file)), expected);
+      assert.equal(await errorCodeOf(openInside(root, file)), expected);
       assert.equal(fdsOn(outside) + fdsOn(file), 0, 'a refused handle stayed open');
     } finally {
       await rm(file, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,15 +76,37 @@ export async function heldDescriptorsOn(file: string): Promise<number> {
   return openDescriptorsOn(file);
 }
 
-/** Descriptors of this process open on `file` (Linux: /proc/self/fd), to prove a handle was closed. */
+/**
+ * Descriptors of this process open on `file` (Linux: /proc/self/fd), to prove a handle was closed; also
+ * once the file was removed or replaced, when its link ends " (deleted)".
+ */
 export function openDescriptorsOn(file: string): number {
   let n = 0;
   for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
+      const to = readlinkSync(`/proc/self/fd/${fd}`);
+      if (to === file || to === `${file} (deleted)`) n++;
     } catch {
       // closed between readdir and readlink
     }
   }
   return n;
+}
+
+/** The error code a promise rejects with, or undefined when it resolves. */
+export const errorCodeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
+  p.then(
+    () => undefined,
+    (err: NodeJS.ErrnoException) => err.code,
+  );
+
+/** A temp folder holding a library root (its real path) and, beside it, a file outside it that must never be served. */
+export async function rootWithOutside(): Promise<{ tmp: { dir: string; cleanup: () => Promise<void> }; root: string; outside: string }> {
+  const tmp = await tempDir();
+  const real = await realpath(tmp.dir);
+  const root = path.join(real, 'lib');
+  await mkdir(root);
+  const outside = path.join(real, 'secret');
+  await writeFile(outside, 'not to be served');
+  return { tmp, root, outside };
 }
