@@ -86,6 +86,8 @@ export class OpenFiles {
   /** In order of last use, oldest first. */
   private readonly entries = new Map<string, Entry>();
   private sweeper: NodeJS.Timeout | null = null;
+  /** Closes of dropped files still landing, so that closeIdle resolves only when they have. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly clock: () => number = Date.now,
@@ -147,7 +149,7 @@ export class OpenFiles {
     e.leases--;
     if (e.leases > 0) return Promise.resolve();
     e.idleSince = this.clock();
-    return e.dropped ? e.handle.close() : Promise.resolve();
+    return e.dropped ? this.close(e) : Promise.resolve();
   }
 
   /** Drops every kept file of `full` (any root): the cache tier calls this when it removes a file. */
@@ -157,9 +159,8 @@ export class OpenFiles {
 
   /** Closes kept files no lease holds that were last used before `before` (now: every one); resolves once closed. */
   closeIdle(before = Infinity): Promise<void> {
-    const closing: Promise<void>[] = [];
-    for (const e of this.entries.values()) if (e.leases === 0 && e.idleSince < before) closing.push(this.drop(e));
-    return Promise.allSettled(closing).then(() => undefined);
+    for (const e of this.entries.values()) if (e.leases === 0 && e.idleSince < before) void this.drop(e);
+    return Promise.allSettled(this.closing).then(() => undefined);
   }
 
   /** For tests: files kept, and leases held on them (and on dropped files still being read: not counted). */
@@ -186,6 +187,16 @@ export class OpenFiles {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
-    return e.leases === 0 ? e.handle.close().catch(() => undefined) : Promise.resolve();
+    return e.leases === 0 ? this.close(e) : Promise.resolve();
+  }
+
+  /** Closes a dropped entry's descriptor (its last lease is gone); tracked until it lands. */
+  private close(e: Entry): Promise<void> {
+    const p: Promise<void> = e.handle
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.closing.delete(p));
+    this.closing.add(p);
+    return p;
   }
 }
