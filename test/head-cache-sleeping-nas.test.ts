@@ -129,6 +129,25 @@ describe('when the NAS disk sleeps and the video has its head on the SSD', () =>
     assert.equal(full.status, 206);
     assert.equal(full.body.length, (await readFile(path.join(ts.libraryDir, 'faststart.mp4'))).length);
   });
+  it('seeks past the head while the disk spins up park one open on it between them, and all are answered once it wakes', async () => {
+    const id = ts.idOf('faststart.mp4');
+    const file = await readFile(path.join(ts.libraryDir, 'faststart.mp4'));
+    const ranges = [1, 2, 3, 4, 5].map((i) => HEAD * 2 * i);
+    sleepNas();
+    const first = ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${ranges[0]}-${ranges[0]! + 999}` } });
+    // That open has been pending long enough for the tier to know the disk is waking.
+    assert.ok(await eventually(async () => (await ts.server.cache.getStreamPath(id)).nasWaitMs === 0, 3_000));
+    const rest = ranges.slice(1).map((at) => ts.request(`/api/stream/${id}`, { headers: { range: `bytes=${at}-${at + 999}` } }));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(opens, 1, 'the later seeks wait for the pending open instead of opening the sleeping file each');
+    wakeNas();
+    const answers = await Promise.all([first, ...rest]);
+    answers.forEach((res, i) => {
+      assert.equal(res.status, 206);
+      assert.deepEqual(res.body, file.subarray(ranges[i]!, ranges[i]! + 1000));
+    });
+    assert.equal(opens, ranges.length, 'each opened the file for itself once it was awake');
+  });
 });
 
 describe('when a range of a video with a head lies wholly past the head', () => {

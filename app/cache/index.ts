@@ -206,23 +206,39 @@ export async function createCache(deps: CacheDeps): Promise<Cache> {
   // NAS files with an open pending for longer than NAS_ASLEEP_MS (a disk spinning up), by path: a start or a
   // range that the head can answer does not wait for them again.
   const waking = new Map<string, number>();
+  // The first open of a file found waking, by path, until it lands or is given up as stuck: opens of the
+  // same file made meanwhile wait for it and then open at once, so that a viewer seeking about during a
+  // spin-up parks one pool thread on the disk, not one per range.
+  const wakeUps = new Map<string, Promise<void>>();
   const openNas: Opener = (realRoot, file) => {
+    const wakeUp = wakeUps.get(file);
+    if (wakeUp) return wakeUp.then(() => openNas(realRoot, file));
     if (stuckOpens >= MAX_STUCK_NAS_OPENS) return Promise.reject(Object.assign(new Error('the NAS is not answering'), { code: 'ENASHUNG' }));
     const opening = rawOpenNas(realRoot, file);
+    let woke: (() => void) | undefined;
+    const release = (): void => {
+      if (!woke) return;
+      woke();
+      woke = undefined;
+      wakeUps.delete(file);
+    };
     let late = false;
     // Armed first, so that it fires before the caller's own timeout of the same length answers 503.
     const timer = setTimeout(() => {
       late = true;
       stuckOpens++;
+      release(); // those waiting try for themselves, and are refused once enough opens are stuck
     }, o.nasTimeoutMs);
     let slow = false;
     const slowTimer = setTimeout(() => {
       slow = true;
       waking.set(file, (waking.get(file) ?? 0) + 1);
+      if (!wakeUps.has(file)) wakeUps.set(file, new Promise((r) => (woke = r)));
     }, NAS_ASLEEP_MS);
     const settle = (): void => {
       clearTimeout(timer);
       clearTimeout(slowTimer);
+      release();
       if (late) stuckOpens--;
       if (slow) {
         const n = (waking.get(file) ?? 1) - 1;
