@@ -147,6 +147,14 @@ interface Place {
 
 /** Generates one month of plays for `seed`. */
 export function generateWorkload(seed: number): Workload {
+  return generateMonth(seed, WORKLOAD.viewers);
+}
+
+/**
+ * The month of `seed` with `viewers` viewers: the first WORKLOAD.viewers play exactly as in
+ * generateWorkload(seed) and the others are drawn after them (the host simulation grows the audience so).
+ */
+export function generateMonth(seed: number, viewers: number): Workload {
   const w = WORKLOAD;
   const d = new Draw(generator(seed));
   const titles = library(d);
@@ -160,7 +168,7 @@ export function generateWorkload(seed: number): Workload {
   const eventWeights = ranks.map((r) => 1 / r ** w.zipfS);
 
   const plays: Play[] = [];
-  for (let viewer = 0; viewer < w.viewers; viewer++) {
+  for (let viewer = 0; viewer < viewers; viewer++) {
     const perDay = d.between(w.sessionsPerDay);
     let place: Place | null = null;
     let freeAt = 0;

@@ -26,7 +26,7 @@ import { generateWorkload, WORKLOAD, type Play, type Title, type Workload } from
 import { fmt, median } from './report.ts';
 
 /** The server's defaults (issue 8: --promote-after, --promote-window, --promote-rate, --head-bytes). */
-const DEFAULTS = { promoteAfter: 3, promoteWindowMs: 24 * 3_600_000, promoteBytesPerSecond: 100e6, headBytes: 8 * 1024 * 1024 } as const;
+export const DEFAULTS = { promoteAfter: 3, promoteWindowMs: 24 * 3_600_000, promoteBytesPerSecond: 100e6, headBytes: 8 * 1024 * 1024 } as const;
 const BUDGET_SHARES = [0.05, 0.1, 0.2] as const;
 /** The bar: starts served from the SSD at a 10 % budget, our policy with the defaults. */
 const BAR = { budgetShare: 0.1, startsFromSsd: 0.6 } as const;
@@ -35,10 +35,10 @@ const SECTION_START = '<!-- bench:cache:start (written by `npm run bench -- cach
 const SECTION_END = '<!-- bench:cache:end -->';
 
 /** What serves a stream start. */
-type Source = 'ssd' | 'head' | 'nas';
+export type Source = 'ssd' | 'head' | 'nas';
 
 /** A tier under test: the real policy, a variant of how it is driven, plain LRU or the clairvoyant bound. */
-interface Tier {
+export interface Tier {
   /** Serves a start; `release` is called when the play ends. */
   /** `run`: the same viewer passed PREWARM_AT_PERCENT of the previous episode before this start (for the breakdown only). */
   start(t: Title, now: number, fromZero: boolean, run?: boolean): { source: Source; release: () => void };
@@ -90,13 +90,14 @@ interface Drive {
   readonly admission: Admission;
 }
 
-const SERVER_DRIVE: Drive = { promoteAfter: DEFAULTS.promoteAfter, promoteWindowMs: DEFAULTS.promoteWindowMs, prewarmAhead: 1, order: 'policy', admission: null };
+/** How the server drives the policy: the headline's settings. */
+export const SERVER_DRIVE: Drive = { promoteAfter: DEFAULTS.promoteAfter, promoteWindowMs: DEFAULTS.promoteWindowMs, prewarmAhead: 1, order: 'policy', admission: null };
 const DAY_MS = 24 * 3_600_000;
 const ADMISSION_WINDOW_MS = 30 * DAY_MS;
 
-/** The next video of each title's folder, by the policy's nextInFolder; the library does not change during a month. */
 const nextCache = new WeakMap<readonly Title[], ReadonlyMap<string, Title | undefined>>();
-function nextEpisodes(titles: readonly Title[]): ReadonlyMap<string, Title | undefined> {
+/** The next video of each title's folder, by the policy's nextInFolder; the library does not change during a month. */
+export function nextEpisodes(titles: readonly Title[]): ReadonlyMap<string, Title | undefined> {
   let m = nextCache.get(titles);
   if (!m) {
     const relPaths = titles.map((t) => t.relPath);
@@ -147,7 +148,7 @@ const emptyTally = (): Tally => ({
  * 'budget', which moves the policy's clock), the copy is added when it completes,
  * and a start before that reads the NAS.
  */
-class OurTier implements Tier {
+export class OurTier implements Tier {
   private readonly policy: CachePolicy;
   private readonly jobs: Title[] = [];
   private running: { readonly t: Title; readonly doneAt: number } | null = null;
@@ -446,7 +447,7 @@ interface Result {
 }
 
 /** A play's start (1), its passing PREWARM_AT_PERCENT (2) and its end (0); order breaks ties at one instant. */
-interface Moment {
+export interface Moment {
   readonly at: number;
   readonly order: 0 | 1 | 2;
   readonly play: Play;
@@ -455,7 +456,7 @@ interface Moment {
 
 /** The moments of a month in time order; the same for every tier, so sorted once. */
 const momentCache = new WeakMap<Workload, readonly Moment[]>();
-function moments(w: Workload): readonly Moment[] {
+export function moments(w: Workload): readonly Moment[] {
   let evs = momentCache.get(w) as Moment[] | undefined;
   if (evs) return evs;
   evs = [];
@@ -553,7 +554,8 @@ interface Line {
   readonly evictions: number;
 }
 
-const libraryBytes = (w: Workload): number => w.titles.reduce((s, t) => s + t.sizeBytes, 0);
+/** Bytes of a month's whole library. */
+export const libraryBytes = (w: Workload): number => w.titles.reduce((s, t) => s + t.sizeBytes, 0);
 const startShare = (r: Result): number => r.ssdStarts / r.starts;
 const pct = (x: number): string => `${fmt(x * 100, 1)} %`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -622,13 +624,15 @@ function breakdown(line: Line, sets: SeedSets): string[][] {
   ];
 }
 
-function textTable(rows: readonly string[][]): string {
+/** Rows of cells (the first the headings) as an aligned plain-text table. */
+export function textTable(rows: readonly string[][]): string {
   const width = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const line = (r: readonly string[]): string => r.map((v, c) => (c === 0 ? v.padEnd(width[c]!) : v.padStart(width[c]!))).join('  ');
   return [line(rows[0]!), width.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-function markdownTable(rows: readonly string[][]): string {
+/** Rows of cells (the first the headings) as a markdown table, numbers right-aligned. */
+export function markdownTable(rows: readonly string[][]): string {
   const line = (r: readonly string[]): string => `| ${r.join(' | ')} |`;
   return [line(rows[0]!), `|---|${rows[0]!.slice(1).map(() => '---:').join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
