@@ -10,6 +10,8 @@
  * --rounds N (default 3), --seconds S per wrk run (default 6), --seeks N per level (default 500),
  * --size-mib N (default 1024), --no-nginx, --no-write (leave docs/performance.md alone). --sendfile off (our server copies bodies, for the A/B).
  * `npm run bench -- cache [--seed N --seeds K --no-write]` runs only the SSD tier's simulation (bench/cache-sim.ts).
+ * `npm run bench -- hosts [--seed N --seeds K --viewers-per-host V --no-write]` routes that month across 2, 4 and 8 hosts
+ * (bench/hosts-sim.ts) and rewrites its section of docs/scaling.md.
  * `npm run bench -- promotion [--rounds N --seeks N --promote-mib N --no-write]` runs only the promotion under
  * load (bench/promotion.ts); it is its own step, not part of the full run, whose time it would nearly double.
  * `npm run bench -- ttff [--rounds N --spin-up S --no-write]` runs only the time to first frame from a sleeping
@@ -34,6 +36,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../app/config/config.ts';
 import { runCacheSimulation } from './cache-sim.ts';
+import { runHostsSimulation } from './hosts-sim.ts';
 import { warmPageCache, writeOffsetFile } from './fixtures.ts';
 import { type Checks, newChecks, runSeeks, runWrk, SEEK_BYTES, type SeekResult, seeksWithViewers, startConsoles, startViewers, tallySeeks, tallyViewers, VIEWER_BITS_PER_SECOND, VIEWER_CHUNK, VIEWER_SETTLE_MS, writeWrkScript, type Target, type ThroughputResult } from './load.ts';
 import { childPids, freePort, killAllSync, rssKiB, sleep, spawnTracked, stopAll, waitUntil, type Tracked } from './procs.ts';
@@ -598,6 +601,7 @@ async function consoleStep(o: Options, tmp: string, libraryDir: string): Promise
 async function main(): Promise<void> {
   // The cache simulation starts no server and needs none of the options below.
   if (process.argv[2] === 'cache') return void (process.exitCode = await runCacheSimulation(process.argv.slice(3)));
+  if (process.argv[2] === 'hosts') return void (process.exitCode = await runHostsSimulation(process.argv.slice(3)));
   if (process.argv[2] === 'soak') {
     const so = parseSoakOptions(process.argv.slice(3));
     const r = await runSoak(so, (tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'wsoptv-bench-'))), `npm run bench -- soak${so.minutes !== 10 ? ` --minutes ${so.minutes}` : ''}`);
