@@ -18,7 +18,7 @@
  *              24 h; its streams are routed again at once, as players resuming on their next range
  *
  * Each seed at each host count is one job; jobs run on worker threads (bench/hosts-worker.ts), one per
- * core up to 8, and the figures do not depend on how many. A run takes about 45 CPU-seconds.
+ * core up to 8, and the figures do not depend on how many. A run takes about 50 CPU-seconds.
  *
  * Options: --seed N (first seed, default 1), --seeds K (consecutive seeds, default 3), --viewers-per-host V
  * (120), --epsilon E (the bounded-load row's ε, 0.5), --threads T, --no-write (leave docs/scaling.md alone).
